@@ -1,0 +1,33 @@
+"""tfpose: video 3D human pose lifting (UGCN, DG-Net) in TensorFlow / Keras 3."""
+
+import setuptools
+
+setuptools.setup(
+    name="tfpose",
+    version="0.1.0",
+    description=(
+        "Lift 2D human keypoint sequences to 3D: UGCN with the motion loss "
+        "and DG-Net, as Keras 3 layers and models."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=setuptools.find_packages(include=["tfpose", "tfpose.*"]),
+    python_requires=">=3.10",
+    # Plain `tensorflow` (not `tensorflow-cpu`): tensorflow-graphics declares
+    # `tensorflow` as a requirement, so depending on `tensorflow-cpu` would
+    # either install a second TensorFlow or leave `pip check` unclean. The
+    # Linux `tensorflow` wheel runs on CPU and on GPU (with `[and-cuda]`).
+    # tensorflow-graphics pulls tensorflow-addons, which is installed but never
+    # imported: it fails to import under Keras 3.
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.10",
+        "numpy>=1.26",
+        "absl-py>=2.0",
+        "tensorflow-graphics==2021.12.3",
+    ],
+    extras_require={
+        "test": ["pytest>=8"],
+    },
+)

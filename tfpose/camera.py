@@ -1,0 +1,256 @@
+"""Pinhole cameras: world -> camera transforms, projection, normalisation.
+
+Shorthands: `A1, ..., An` are any broadcast-compatible batch dimensions.
+
+Conventions (those of Human3.6M and VideoPose3D):
+- World frame: metres, +Z up.
+- Camera frame: metres, +X right, +Y down, +Z forward (along the optical
+  axis). `x_cam = R (x_world - C)` with `R` the world -> camera rotation and
+  `C` the camera centre in world coordinates.
+- Pixels: origin at the top-left image corner, +x right, +y down.
+- Normalised screen coordinates: `x / w * 2 - [1, h / w]`, so x spans
+  [-1, 1] and y keeps the aspect ratio. A horizontal flip negates x.
+
+The tensor functions accept numpy arrays or tensors and return tensors;
+projection uses TensorFlow Graphics' perspective camera.
+"""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+from tensorflow_graphics.geometry.transformation import rotation_matrix_3d
+from tensorflow_graphics.rendering.camera import perspective
+
+
+def world_to_camera(points, rotation, position):
+    """`[A1, ..., An, 3]` world points -> camera frame, `R (x - C)`.
+
+    Args:
+        points: `[A1, ..., An, 3]` in world coordinates.
+        rotation: `[A1, ..., An, 3, 3]` world -> camera rotation `R`.
+        position: `[A1, ..., An, 3]` camera centre `C` in world coordinates.
+    """
+    points = tf.convert_to_tensor(points, tf.float32)
+    rotation = tf.convert_to_tensor(rotation, tf.float32)
+    position = tf.convert_to_tensor(position, tf.float32)
+    return tf.linalg.matvec(rotation, points - position)
+
+
+def camera_to_world(points, rotation, position):
+    """Inverse of `world_to_camera`: `R^T x + C`."""
+    points = tf.convert_to_tensor(points, tf.float32)
+    rotation = tf.convert_to_tensor(rotation, tf.float32)
+    position = tf.convert_to_tensor(position, tf.float32)
+    return tf.linalg.matvec(rotation, points, transpose_a=True) + position
+
+
+def distort(points, radial, tangential):
+    """Human3.6M's lens distortion on image-plane points `x / z`.
+
+    The model of Human3.6M's own `ProjectPointRadial` code:
+
+        r2 = u^2 + v^2
+        radial = 1 + k1 r2 + k2 r2^2 + k3 r2^3
+        tan = p1 u + p2 v
+        u' = u (radial + tan) + p2 r2
+        v' = v (radial + tan) + p1 r2
+
+    (VideoPose3D adds `p1 r2` to `u` and `p2 r2` to `v` instead; the
+    difference is far below a pixel for Human3.6M's coefficients.)
+
+    Args:
+        points: `[A1, ..., An, 2]` image-plane coordinates `(x/z, y/z)`.
+        radial: `[A1, ..., An, 3]` coefficients `k1, k2, k3`.
+        tangential: `[A1, ..., An, 2]` coefficients `p1, p2`.
+    """
+    points = tf.convert_to_tensor(points, tf.float32)
+    k = tf.convert_to_tensor(radial, tf.float32)
+    p = tf.convert_to_tensor(tangential, tf.float32)
+    r2 = tf.reduce_sum(tf.square(points), axis=-1, keepdims=True)
+    radial_term = 1.0 + (
+        k[..., 0:1] * r2 + k[..., 1:2] * r2**2 + k[..., 2:3] * r2**3
+    )
+    tan_term = tf.reduce_sum(p * points, axis=-1, keepdims=True)
+    return points * (radial_term + tan_term) + tf.reverse(p, [-1]) * r2
+
+
+def project(points, focal, center, radial=None, tangential=None):
+    """Camera-frame points `[A1, ..., An, 3]` -> pixels `[A1, ..., An, 2]`.
+
+    Args:
+        points: camera-frame coordinates, `z > 0` in front of the camera.
+        focal: `[A1, ..., An, 2]` focal lengths `(fx, fy)` in pixels.
+        center: `[A1, ..., An, 2]` principal point `(cx, cy)` in pixels.
+        radial, tangential: optional Human3.6M distortion (see `distort`);
+            give both or neither.
+    """
+    points = tf.convert_to_tensor(points, tf.float32)
+    focal = tf.convert_to_tensor(focal, tf.float32)
+    center = tf.convert_to_tensor(center, tf.float32)
+    if (radial is None) != (tangential is None):
+        raise ValueError("Give both `radial` and `tangential`, or neither.")
+    if radial is None:
+        return perspective.project(points, focal, center)
+    plane = perspective.project(points, tf.ones_like(focal), tf.zeros_like(center))
+    return focal * distort(plane, radial, tangential) + center
+
+
+def normalize_screen_coordinates(pixels, width, height):
+    """Pixels -> VideoPose3D's normalised coordinates, `x / w * 2 - [1, h/w]`.
+
+    Works on numpy arrays and tensors `[..., 2]`; `width`, `height` scalars.
+    """
+    width, height = float(width), float(height)
+    return pixels / width * 2.0 - np.array([1.0, height / width], np.float32)
+
+
+def image_coordinates(normalized, width, height):
+    """Inverse of `normalize_screen_coordinates`."""
+    width, height = float(width), float(height)
+    return (normalized + np.array([1.0, height / width], np.float32)) * (
+        width / 2.0
+    )
+
+
+def look_at(eye, target, up=(0.0, 0.0, 1.0)):
+    """World -> camera rotation `[3, 3]` of a camera at `eye` facing `target`.
+
+    The image's up direction follows the world's `up` (no roll).
+    """
+    eye = np.asarray(eye, np.float64)
+    forward = np.asarray(target, np.float64) - eye
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, np.asarray(up, np.float64))
+    norm = np.linalg.norm(right)
+    if norm < 1e-8:
+        raise ValueError("`look_at`: the view direction is parallel to `up`.")
+    right /= norm
+    down = np.cross(forward, right)
+    return np.stack([right, down, forward]).astype(np.float32)
+
+
+@dataclasses.dataclass
+class Camera:
+    """A calibrated camera.
+
+    Attributes:
+        rotation: `[3, 3]` world -> camera rotation.
+        position: `[3]` camera centre in world coordinates, metres.
+        focal: `[2]` focal lengths in pixels.
+        center: `[2]` principal point in pixels.
+        width, height: image size in pixels.
+        radial, tangential: optional Human3.6M distortion coefficients.
+        name: an identifier, e.g. Human3.6M's `"54138969"` or `"virtual_3"`.
+    """
+
+    rotation: np.ndarray
+    position: np.ndarray
+    focal: np.ndarray
+    center: np.ndarray
+    width: int
+    height: int
+    radial: np.ndarray = None
+    tangential: np.ndarray = None
+    name: str = ""
+
+    def __post_init__(self):
+        self.rotation = np.asarray(self.rotation, np.float32).reshape(3, 3)
+        self.position = np.asarray(self.position, np.float32).reshape(3)
+        self.focal = np.asarray(self.focal, np.float32).reshape(2)
+        self.center = np.asarray(self.center, np.float32).reshape(2)
+        if self.radial is not None:
+            self.radial = np.asarray(self.radial, np.float32).reshape(3)
+            self.tangential = np.asarray(self.tangential, np.float32).reshape(2)
+
+    @classmethod
+    def from_quaternion(cls, orientation, **kwargs):
+        """From a `(w, x, y, z)` camera -> world quaternion (Human3.6M)."""
+        w, x, y, z = np.asarray(orientation, np.float32)
+        camera_to_world_rotation = rotation_matrix_3d.from_quaternion(
+            np.array([x, y, z, w], np.float32)
+        )
+        return cls(rotation=np.transpose(camera_to_world_rotation.numpy()), **kwargs)
+
+    def world_to_camera(self, points):
+        """World points `[..., 3]` -> camera frame, numpy float32."""
+        return world_to_camera(points, self.rotation, self.position).numpy()
+
+    def camera_to_world(self, points):
+        return camera_to_world(points, self.rotation, self.position).numpy()
+
+    def project(self, points_camera):
+        """Camera-frame points `[..., 3]` -> pixels `[..., 2]`, numpy."""
+        return project(
+            points_camera, self.focal, self.center, self.radial, self.tangential
+        ).numpy()
+
+    def normalize(self, pixels):
+        return normalize_screen_coordinates(pixels, self.width, self.height)
+
+    def unnormalize(self, normalized):
+        return image_coordinates(normalized, self.width, self.height)
+
+
+def random_cameras(
+    target,
+    num_cameras,
+    rng,
+    distance=(4.0, 6.0),
+    height=(0.8, 2.2),
+    azimuth=(0.0, 360.0),
+    focal_length=(1000.0, 1250.0),
+    image_size=(1000, 1000),
+):
+    """Virtual cameras around a subject, each looking at `target`.
+
+    The defaults resemble Human3.6M's studio: cameras 4-6 m from the
+    subject at 0.8-2.2 m height, focal lengths near its 1145 px at 1000 px
+    image width, no lens distortion.
+
+    Args:
+        target: `[3]` world point the cameras look at (e.g. the subject's
+            mean hip position); +Z is up.
+        num_cameras: how many cameras.
+        rng: a `numpy.random.Generator`.
+        distance: `(min, max)` horizontal distance to `target`, metres.
+        height: `(min, max)` camera height above the ground (z = 0), metres.
+        azimuth: `(min, max)` angle around the vertical axis, degrees.
+        focal_length: `(min, max)` focal length in pixels (square pixels).
+        image_size: `(width, height)` in pixels; the principal point is the
+            image centre.
+
+    Returns:
+        a list of `Camera`.
+    """
+    for name, (lo, hi) in (
+        ("distance", distance), ("height", height),
+        ("azimuth", azimuth), ("focal_length", focal_length),
+    ):
+        if not lo <= hi:
+            raise ValueError(f"`{name}` range must be (min, max), got {(lo, hi)}.")
+    if distance[0] <= 0 or focal_length[0] <= 0:
+        raise ValueError("`distance` and `focal_length` must be positive.")
+    target = np.asarray(target, np.float32).reshape(3)
+    width, image_height = image_size
+    cameras = []
+    for i in range(num_cameras):
+        d = rng.uniform(*distance)
+        a = np.deg2rad(rng.uniform(*azimuth))
+        eye = np.array(
+            [target[0] + d * np.cos(a), target[1] + d * np.sin(a), rng.uniform(*height)],
+            np.float32,
+        )
+        f = rng.uniform(*focal_length)
+        cameras.append(
+            Camera(
+                rotation=look_at(eye, target),
+                position=eye,
+                focal=(f, f),
+                center=(width / 2.0, image_height / 2.0),
+                width=width,
+                height=image_height,
+                name=f"virtual_{i}",
+            )
+        )
+    return cameras
