@@ -154,3 +154,23 @@ def height(poses_3d, skeleton=skeleton_lib.H36M):
         chain(index("RFoot"), index("RHip")), chain(index("LFoot"), index("LHip"))
     )
     return legs + chain(index("Head"), skeleton.root)
+
+
+def add_virtual_cameras(sequences, num_cameras, seed=0, **ranges):
+    """Gives each sequence `num_cameras` random virtual camera views.
+
+    The cameras of sequence `i` depend only on `(seed, i)`, so a split gets
+    the same cameras every time it is loaded. Each camera looks at the
+    sequence's mean hip position (at its mean height); `ranges` go to
+    `tfpose.camera.random_cameras` (`distance`, `height`, `azimuth`,
+    `focal_length`, `image_size`).
+    """
+    from tfpose import camera as camera_lib  # TensorFlow is only needed here
+
+    if num_cameras < 1:
+        raise ValueError(f"`num_cameras` must be >= 1, got {num_cameras}.")
+    for i, sequence in enumerate(sequences):
+        rng = np.random.default_rng([seed, i])
+        target = sequence.poses_3d[:, 0].mean(axis=0)
+        sequence.add_views(camera_lib.random_cameras(target, num_cameras, rng, **ranges))
+    return sequences

@@ -1,0 +1,41 @@
+"""On-the-fly augmentation in the graph: horizontal flips and 2D noise."""
+
+import numpy as np
+import tensorflow as tf
+
+from tfpose import skeleton as skeleton_lib
+
+
+def flip(poses, skeleton=skeleton_lib.H36M):
+    """Mirrors poses `[..., J, C]` left-right: negates x, swaps sides.
+
+    Valid for camera-frame 3D and for normalised 2D (whose x is centred on
+    the image centre), so applying it to both keeps a 2D/3D pair
+    consistent. An involution: flipping twice is the identity.
+    """
+    poses = tf.convert_to_tensor(poses)
+    channels = poses.shape[-1]
+    sign = np.ones(channels, np.float32)
+    sign[0] = -1.0
+    swapped = tf.gather(poses, skeleton.flip_permutation(), axis=-2)
+    return swapped * tf.constant(sign, poses.dtype)
+
+
+def random_flip(keypoints_2d, poses_3d, seed, skeleton=skeleton_lib.H36M):
+    """Flips each example of a batch `[B, ...]` with probability 1/2.
+
+    `seed` is a stateless seed, shape `[2]` int.
+    """
+    batch = tf.shape(keypoints_2d)[0]
+    coin = tf.random.stateless_uniform([batch], seed) < 0.5
+    shape = tf.concat([[batch], tf.ones(tf.rank(keypoints_2d) - 1, tf.int32)], 0)
+    mask = tf.reshape(coin, shape)
+    keypoints_2d = tf.where(mask, flip(keypoints_2d, skeleton), keypoints_2d)
+    poses_3d = tf.where(mask, flip(poses_3d, skeleton), poses_3d)
+    return keypoints_2d, poses_3d
+
+
+def add_noise(keypoints_2d, std, seed):
+    """Adds Gaussian noise of `std` (normalised units) to 2D keypoints."""
+    noise = tf.random.stateless_normal(tf.shape(keypoints_2d), seed, stddev=std)
+    return keypoints_2d + tf.cast(noise, keypoints_2d.dtype)

@@ -1,0 +1,78 @@
+"""Fixed-length windows over variable-length sequences (numpy).
+
+VideoPose3D's generators index a dataset by `(sequence, start)` pairs over
+edge-padded sequences; tfpose does the same, with all sequences padded and
+concatenated into one array so that a window is one contiguous slice.
+"""
+
+import numpy as np
+
+PADDINGS = ("same", "valid")
+
+
+def pad_amounts(length, num_frames, padding):
+    """Frames of edge padding `(before, after)` for one sequence.
+
+    - `"same"`: every frame is the centre of a window (frame `t` is at
+      position `num_frames // 2` of the window starting at padded index
+      `t`): `num_frames // 2` before, `(num_frames - 1) // 2` after.
+    - `"valid"`: no padding, except at the end of a sequence shorter than
+      `num_frames`, so that it still yields one window.
+    """
+    if padding == "same":
+        return num_frames // 2, (num_frames - 1) // 2
+    if padding == "valid":
+        return 0, max(0, num_frames - length)
+    raise ValueError(f"Unknown padding {padding!r}; expected one of {PADDINGS}.")
+
+
+def window_starts(length, num_frames, stride, padding):
+    """Start indices of windows in the padded sequence.
+
+    With `"valid"` padding the last window is moved back to end at the
+    last frame, so no frame is left out whatever the stride.
+    """
+    if stride < 1:
+        raise ValueError(f"`stride` must be >= 1, got {stride}.")
+    before, after = pad_amounts(length, num_frames, padding)
+    padded = length + before + after
+    starts = list(range(0, padded - num_frames + 1, stride))
+    if padding == "valid" and starts[-1] != padded - num_frames:
+        starts.append(padded - num_frames)
+    return np.asarray(starts, np.int64)
+
+
+def edge_pad(array, before, after):
+    """Repeats the first and last frames of `[T, ...]`."""
+    width = [(before, after)] + [(0, 0)] * (array.ndim - 1)
+    return np.pad(array, width, mode="edge")
+
+
+def concatenate(arrays, num_frames, stride, padding):
+    """Pads and concatenates sequences; returns `(data, starts)`.
+
+    Args:
+        arrays: list of `[T_i, ...]` arrays (or tuples of arrays sharing
+            `T_i`, padded alike).
+        num_frames, stride, padding: see `window_starts`.
+
+    Returns:
+        `data`: the padded arrays concatenated along time (a tuple if
+        `arrays` holds tuples), and `starts`: `[W]` int64 offsets of every
+        window into `data`.
+    """
+    if not arrays:
+        raise ValueError("No sequences to make windows from.")
+    as_tuple = isinstance(arrays[0], tuple)
+    parts, starts, offset = [], [], 0
+    for item in arrays:
+        item = item if as_tuple else (item,)
+        length = len(item[0])
+        if length == 0:
+            raise ValueError("A sequence has no frames.")
+        before, after = pad_amounts(length, num_frames, padding)
+        parts.append(tuple(edge_pad(a, before, after) for a in item))
+        starts.append(offset + window_starts(length, num_frames, stride, padding))
+        offset += length + before + after
+    data = tuple(np.concatenate(column) for column in zip(*parts))
+    return (data if as_tuple else data[0]), np.concatenate(starts)
