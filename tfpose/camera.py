@@ -166,7 +166,8 @@ class Camera:
     @classmethod
     def from_quaternion(cls, orientation, **kwargs):
         """From a `(w, x, y, z)` camera -> world quaternion (Human3.6M)."""
-        w, x, y, z = np.asarray(orientation, np.float32)
+        q = np.asarray(orientation, np.float64)
+        w, x, y, z = q / np.linalg.norm(q)
         camera_to_world_rotation = rotation_matrix_3d.from_quaternion(
             np.array([x, y, z, w], np.float32)
         )

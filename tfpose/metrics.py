@@ -194,8 +194,12 @@ def aggregate(results):
 
 def _safe_norm(x, axis=-1):
     # The gradient of a norm at zero is NaN, and root-relative poses have
-    # exact zeros at the root.
-    return ops.sqrt(ops.sum(ops.square(x), axis=axis) + 1e-12)
+    # exact zeros at the root: take the square root only of positive values
+    # (an epsilon inside the root would bias every error by sqrt(eps)).
+    squared = ops.sum(ops.square(x), axis=axis)
+    positive = squared > 0
+    root = ops.sqrt(ops.where(positive, squared, ops.ones_like(squared)))
+    return ops.where(positive, root, ops.zeros_like(squared))
 
 
 def _root_relative_ops(poses):

@@ -1,0 +1,24 @@
+import os
+import pathlib
+
+import keras
+import pytest
+
+# Tests read real data from ../shared beside the repository (CI has it).
+REPO = pathlib.Path(__file__).resolve().parents[1]
+HDM05_DIR = pathlib.Path(os.environ.get("TFPOSE_HDM05_DIR", REPO.parent / "shared" / "data" / "hdm05"))
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    keras.utils.set_random_seed(0)
+
+
+@pytest.fixture(scope="session")
+def hdm05_dir():
+    if not (HDM05_DIR / "asf").is_dir():
+        pytest.skip(
+            f"HDM05 data not found at {HDM05_DIR} (expected ../shared/data/hdm05 "
+            "beside the repository, or set TFPOSE_HDM05_DIR)."
+        )
+    return HDM05_DIR

@@ -1,0 +1,125 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfpose.data import augment, pipeline, synthetic, windows
+from tfpose.data.sequence import View, add_virtual_cameras, check_poses
+from tfpose.skeleton import H36M
+
+
+def test_window_starts():
+    np.testing.assert_array_equal(windows.window_starts(10, 4, 3, "valid"), [0, 3, 6])
+    np.testing.assert_array_equal(windows.window_starts(11, 4, 3, "valid"), [0, 3, 6, 7])
+    np.testing.assert_array_equal(windows.window_starts(2, 4, 1, "valid"), [0])
+    # "same": one window per frame, centred on it.
+    assert len(windows.window_starts(10, 5, 1, "same")) == 10
+    assert len(windows.window_starts(10, 4, 1, "same")) == 10
+    with pytest.raises(ValueError, match="padding"):
+        windows.window_starts(10, 4, 1, "reflect")
+
+
+def test_concatenate_edge_pads_and_centres():
+    a = np.arange(6, dtype=np.float32)[:, None]
+    b = np.arange(100, 103, dtype=np.float32)[:, None]
+    data, starts = windows.concatenate([a, b], num_frames=5, stride=1, padding="same")
+    assert len(starts) == 9
+    for frame, start in enumerate(starts[:6]):
+        window = data[start : start + 5, 0]
+        assert window[2] == frame  # centred on its frame
+    np.testing.assert_array_equal(data[starts[0] : starts[0] + 5, 0], [0, 0, 0, 1, 2])
+    np.testing.assert_array_equal(data[starts[8] : starts[8] + 5, 0], [100, 101, 102, 102, 102])
+
+
+def _views(num=3, frames=40, seed=0):
+    sequences = synthetic.generate(num, frames, seed=seed)
+    return [v for s in add_virtual_cameras(sequences, 2, seed=seed) for v in s.views]
+
+
+def test_dataset_shapes_and_targets():
+    views = _views()
+    ds = pipeline.make_dataset(views, num_frames=16, batch_size=8, training=False, stride=4)
+    xs, ys = [], []
+    for inputs, targets in ds:
+        assert inputs["keypoints_2d"].shape[1:] == (16, 17, 2)
+        xs.append(inputs["keypoints_2d"].numpy())
+        ys.append(targets.numpy())
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    assert len(x) == sum(len(windows.window_starts(40, 16, 4, "same")) for _ in views)
+    np.testing.assert_allclose(y[:, :, 0], 0.0)  # root-relative
+    # The first window of the first view is its first frames, edge-padded.
+    v = views[0]
+    np.testing.assert_allclose(x[0, 8:], v.keypoints_2d[:8])
+    np.testing.assert_allclose(x[0, :8], np.repeat(v.keypoints_2d[:1], 8, 0))
+    np.testing.assert_allclose(y[0, 8:], v.poses_3d[:8] - v.poses_3d[:8, :1], atol=1e-6)
+
+
+def test_training_dataset_is_static_seeded_and_augments():
+    views = _views()
+    kwargs = dict(num_frames=8, batch_size=4, training=True, stride=2, flip=True, noise_std=0.01)
+    ds = pipeline.make_dataset(views, seed=3, **kwargs)
+    assert ds.element_spec[0]["keypoints_2d"].shape == (4, 8, 17, 2)
+    first = [y.numpy() for _, y in ds.take(3)]
+    again = [y.numpy() for _, y in pipeline.make_dataset(views, seed=3, **kwargs).take(3)]
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    other = next(iter(pipeline.make_dataset(views, seed=4, **kwargs)))[1].numpy()
+    assert not np.array_equal(first[0], other)
+    # Flipped and unflipped windows are both present: for every window, the
+    # target equals some clean window or its mirror image.
+    clean = np.concatenate([y.numpy() for _, y in pipeline.make_dataset(
+        views, num_frames=8, batch_size=64, training=False, stride=2)])
+    mirrored = augment.flip(clean).numpy()
+    flips = 0
+    for batch in first:
+        for y in batch:
+            d_clean = np.abs(clean - y).max(axis=(1, 2, 3)).min()
+            d_flip = np.abs(mirrored - y).max(axis=(1, 2, 3)).min()
+            assert min(d_clean, d_flip) < 1e-5
+            flips += d_flip < d_clean
+    assert 0 < flips < 12
+
+
+def test_flip_twice_is_identity_and_mirrors():
+    rng = np.random.default_rng(0)
+    poses = rng.normal(size=(3, 5, 17, 3)).astype(np.float32)
+    once = augment.flip(poses).numpy()
+    np.testing.assert_array_equal(augment.flip(once).numpy(), poses)
+    # Reference: x negated, left and right joints swapped.
+    expected = poses.copy()
+    expected[..., 0] *= -1
+    left, right = list(H36M.joints_left), list(H36M.joints_right)
+    expected[..., left + right, :] = expected[..., right + left, :]
+    np.testing.assert_array_equal(once, expected)
+
+
+def test_sequence_dataset():
+    views = _views(num=2, frames=30)
+    seqs = list(pipeline.make_sequence_dataset(views))
+    assert len(seqs) == 4
+    assert seqs[0][0]["keypoints_2d"].shape == (1, 30, 17, 2)
+
+
+@pytest.mark.parametrize(
+    "array, match",
+    [
+        (np.zeros((5, 17)), "rank 3"),
+        (np.zeros((5, 16, 3)), "17 joints"),
+        (np.zeros((5, 17, 2)), "3 coordinates"),
+        (np.zeros((0, 17, 3)), "no frames"),
+        (np.full((5, 17, 3), np.nan), "NaN"),
+        (np.full((5, 17, 3), np.inf), "inf"),
+    ],
+)
+def test_check_poses_errors(array, match):
+    with pytest.raises(ValueError, match=match):
+        check_poses(array, 3)
+
+
+def test_view_rejects_points_behind_camera():
+    seq = synthetic.generate(1, 10)[0]
+    from tfpose import camera
+
+    cam = camera.Camera(rotation=np.eye(3), position=seq.poses_3d[0, 0] + [0, 0, 0.1],
+                        focal=(1000, 1000), center=(500, 500), width=1000, height=1000)
+    with pytest.raises(ValueError, match="behind"):
+        View.from_camera(cam, seq.poses_3d)
