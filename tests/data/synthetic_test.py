@@ -25,14 +25,19 @@ def test_generate_is_seeded_and_realistic():
 
 def test_walking_moves_forward_and_arms_counter_swing():
     s = synthetic.generate(1, 200, seed=1, actions=("walking",))[0]
-    travelled = np.linalg.norm(s.poses_3d[-1, 0, :2] - s.poses_3d[0, 0, :2])
+    travelled = np.linalg.norm(np.diff(s.poses_3d[:, 0, :2], axis=0), axis=-1).sum()
     assert travelled > 3.0  # about 4 s at >= 1 m/s
+    # ... round a circle that stays within a studio.
+    centre = s.poses_3d[:, 0, :2].mean(0)
+    assert np.linalg.norm(s.poses_3d[:, 0, :2] - centre, axis=-1).max() < 2.5
     root = s.poses_3d[:, :1]
     lwrist = s.poses_3d[:, H36M.index("LWrist")] - root[:, 0]
     rknee = s.poses_3d[:, H36M.index("RKnee")] - root[:, 0]
-    heading = np.diff(s.poses_3d[:, 0, :2], axis=0).mean(0)
-    heading /= np.linalg.norm(heading)
-    corr = np.corrcoef(lwrist[:, :2] @ heading, rknee[:, :2] @ heading)[0, 1]
+    heading = np.diff(s.poses_3d[:, 0, :2], axis=0)
+    heading /= np.linalg.norm(heading, axis=-1, keepdims=True)
+    forward_wrist = (lwrist[1:, :2] * heading).sum(-1)
+    forward_knee = (rknee[1:, :2] * heading).sum(-1)
+    corr = np.corrcoef(forward_wrist, forward_knee)[0, 1]
     assert corr > 0.5  # left arm forward with the right leg
 
 

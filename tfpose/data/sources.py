@@ -41,7 +41,11 @@ def load_sequences(
     if dataset == "synthetic":
         count = synthetic_sequences if split == "train" else max(1, synthetic_sequences // 4)
         sequences = synthetic.generate(
-            count, synthetic_frames, fps=fps, seed=1000 + (1 if split == "test" else 0)
+            count,
+            synthetic_frames,
+            fps=fps,
+            seed=1000 + (1 if split == "test" else 0),
+            prefix=f"synthetic_{split}",
         )
         return add_virtual_cameras(sequences, num_cameras, seed=seed)
     if dataset == "hdm05":

@@ -5,8 +5,8 @@ angles that follow simple periodic gait and exercise patterns, on a body
 with random proportions. It is not a substitute for motion capture; it lets
 the demo, the tests and a fresh checkout train and evaluate end to end.
 
-Actions: `walking`, `running`, `squatting`, `arm_swings`, `turning`
-(walking on a tight curve). Each sequence draws its body size and bone
+Actions: `walking`, `running` (both round circles of 1.5-2 m radius),
+`squatting`, `arm_swings`, `turning` (walking round a tight circle). Each sequence draws its body size and bone
 proportions, cadence, stride, phase, heading, turning rate and a slow
 random sway of the torso and head.
 
@@ -136,10 +136,12 @@ def generate_motion(action, num_frames, fps, rng, offsets=None):
                 rng.uniform(1.2, 1.6) if running else 0.25 + 0.15 * np.sin(ph) ** 2
             )
         flex[:, names("Hip")] = -rng.uniform(0.1, 0.25) if running else -0.03
-        speed = rng.uniform(2.5, 3.5) if running else rng.uniform(1.0, 1.5)
-        turn_rate = rng.uniform(-0.3, 0.3)
+        speed = rng.uniform(2.2, 3.0) if running else rng.uniform(1.0, 1.5)
+        # Locomotion goes round a circle so that the subject stays in a
+        # studio-sized area (virtual cameras stand 4-6 m from its centre).
+        radius = rng.uniform(0.8, 1.4) if action == "turning" else rng.uniform(1.5, 2.0)
+        turn_rate = rng.choice([-1.0, 1.0]) * speed / radius
         if action == "turning":
-            turn_rate = rng.choice([-1, 1]) * rng.uniform(0.6, 1.2)
             twist[:, names("Spine")] = 0.15 * np.sign(turn_rate)
     elif action == "squatting":
         rate = rng.uniform(0.25, 0.45)
@@ -184,8 +186,10 @@ def generate_motion(action, num_frames, fps, rng, offsets=None):
     return poses.astype(np.float32)
 
 
-def generate(num_sequences=40, num_frames=400, fps=50.0, seed=0, actions=ACTIONS):
-    """A procedural dataset of `Sequence`s (subjects `"synthetic_<i>"`).
+def generate(
+    num_sequences=40, num_frames=400, fps=50.0, seed=0, actions=ACTIONS, prefix="synthetic"
+):
+    """A procedural dataset of `Sequence`s (subjects `"<prefix>_<i>"`).
 
     Each sequence is a new random body; actions cycle through `actions`.
 
@@ -195,6 +199,7 @@ def generate(num_sequences=40, num_frames=400, fps=50.0, seed=0, actions=ACTIONS
         fps: frame rate.
         seed: random seed; the same seed gives the same data.
         actions: subset of `ACTIONS`.
+        prefix: subject names are `f"{prefix}_{i}"`.
     """
     if num_sequences < 1:
         raise ValueError(f"`num_sequences` must be >= 1, got {num_sequences}.")
@@ -203,5 +208,5 @@ def generate(num_sequences=40, num_frames=400, fps=50.0, seed=0, actions=ACTIONS
     for i in range(num_sequences):
         action = actions[i % len(actions)]
         poses = generate_motion(action, num_frames, fps, rng)
-        sequences.append(Sequence(poses, subject=f"synthetic_{i}", action=action, fps=fps))
+        sequences.append(Sequence(poses, subject=f"{prefix}_{i}", action=action, fps=fps))
     return sequences
