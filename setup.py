@@ -25,6 +25,7 @@ setuptools.setup(
         "keras>=3.10",
         "numpy>=1.26",
         "absl-py>=2.0",
+        "tensorboard>=2.21,<2.22",
         "tensorflow-graphics==2021.12.3",
     ],
     extras_require={

@@ -45,7 +45,7 @@ def main(argv):
                                training=True, stride=FLAGS.stride, seed=FLAGS.seed,
                                flip=FLAGS.flip, noise_std=FLAGS.noise_std)
     inputs, targets = next(iter(ds))
-    print(f"training batch: keypoints_2d {tuple(inputs['keypoints_2d'].shape)} "
+    print(f"training batch: keypoints_2d {tuple(inputs.shape)} "
           f"poses_3d {tuple(targets.shape)}; {len(ds)} batches per epoch")
     baseline = summary.mean_pose_baseline(train, test)
     report["mean_pose_baseline"] = baseline

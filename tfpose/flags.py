@@ -5,9 +5,13 @@ flags. A flagfile (`--flagfile=configs/<name>.cfg`) lists only the values
 that differ from these defaults.
 """
 
+import sys
+
 from absl import flags
 
+from tfpose import fileio
 from tfpose.data.sources import DATASETS
+from tfpose.models import MODELS, ugcn
 
 
 def define_data_flags():
@@ -51,3 +55,101 @@ def data_kwargs(flag_values=flags.FLAGS):
         synthetic_sequences=flag_values.synthetic_sequences,
         synthetic_frames=flag_values.synthetic_frames,
     )
+
+
+def define_model_flags():
+    """Flags of the model and its loss."""
+    flags.DEFINE_enum("model", "ugcn", sorted(MODELS), "Which lifter.")
+    # UGCN (Wang et al. 2020). Defaults are the paper's where it gives them.
+    flags.DEFINE_list("ugcn_down_channels", [str(c) for c in ugcn.DOWN_CHANNELS],
+                      "Widths of UGCN's 9 downsampling blocks (the paper gives none).")
+    flags.DEFINE_integer("ugcn_merge_channels", 64, "Width of each scale in the merging stage.",
+                         lower_bound=1)
+    flags.DEFINE_integer("ugcn_num_pairs", 4, "Down/up-sampling pairs (Table 3 ablation).",
+                         lower_bound=0, upper_bound=4)
+    flags.DEFINE_bool("ugcn_merge", True, "Use the merging stage (Table 4 ablation).")
+    flags.DEFINE_bool("ugcn_spatial_graph", True,
+                      "Use the skeleton graph; off = joints independent (Table 4 ablation).")
+    flags.DEFINE_integer("temporal_kernel", 5, "Temporal kernel size.", lower_bound=1)
+    flags.DEFINE_float("dropout", 0.5, "Dropout rate.", lower_bound=0.0, upper_bound=1.0)
+    flags.DEFINE_float("weight_decay", 1e-5, "Weight decay on convolution kernels.",
+                       lower_bound=0.0)
+    # Loss (Eq. 5-6).
+    flags.DEFINE_float("motion_weight", 1.0, "lambda of the motion loss; 0 = position only.",
+                       lower_bound=0.0)
+    flags.DEFINE_list("motion_intervals", ["8", "12", "16", "24"], "Motion intervals tau.")
+    flags.DEFINE_enum("motion_operator", "cross", ["cross", "inner", "subtract"],
+                      "Pairwise motion encoding operator.")
+    flags.DEFINE_enum("position_loss", "mse", ["mse", "mpjpe"],
+                      "Position term: squared joint error (Eq. 5) or MPJPE.")
+
+
+def define_training_flags():
+    """Flags of the optimiser, schedule, run directory and evaluation."""
+    flags.DEFINE_string("model_dir", None, "Run directory: checkpoints, logs, flags.cfg.")
+    flags.DEFINE_integer("epochs", 10, "Training epochs.", lower_bound=1)
+    flags.DEFINE_integer("steps_per_epoch", 0,
+                         "Batches per epoch; 0 = one pass over the training windows.",
+                         lower_bound=0)
+    flags.DEFINE_float("learning_rate", 1e-3, "Initial Adam learning rate.", lower_bound=0.0)
+    flags.DEFINE_enum("lr_schedule", "constant", ["constant", "piecewise", "exponential"],
+                      "piecewise: times lr_decay_rate at each of lr_decay_epochs; "
+                      "exponential: times lr_decay_rate every epoch.")
+    flags.DEFINE_list("lr_decay_epochs", [], "Epochs where the piecewise schedule decays.")
+    flags.DEFINE_float("lr_decay_rate", 0.1, "Decay factor of the schedule.", lower_bound=0.0)
+    flags.DEFINE_bool("validate", True, "Validate on test-split windows after every epoch.")
+    flags.DEFINE_integer("validation_steps", 0, "Validation batches; 0 = all.", lower_bound=0)
+    flags.DEFINE_integer("backup_every_steps", 0,
+                         "Back up for resumption every N steps; 0 = every epoch.",
+                         lower_bound=0)
+    flags.DEFINE_bool("evaluate", True,
+                      "After training, evaluate whole test sequences (evaluate.py's protocol).")
+    flags.DEFINE_integer("eval_step", 5, "Sliding-window step of sequence evaluation.",
+                         lower_bound=1)
+    flags.DEFINE_bool("eval_flip", True, "Flip test-time augmentation in evaluation.")
+    flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0 silent, 1 progress bar, "
+                         "2 one line per epoch.", lower_bound=0, upper_bound=2)
+
+
+def model_kwargs(flag_values=flags.FLAGS):
+    """Constructor arguments of the chosen model from flags."""
+    if flag_values.model == "ugcn":
+        return dict(
+            num_frames=flag_values.num_frames,
+            down_channels=[int(c) for c in flag_values.ugcn_down_channels],
+            merge_channels=flag_values.ugcn_merge_channels,
+            num_pairs=flag_values.ugcn_num_pairs,
+            merge=flag_values.ugcn_merge,
+            spatial_graph=flag_values.ugcn_spatial_graph,
+            temporal_kernel=flag_values.temporal_kernel,
+            dropout=flag_values.dropout,
+            weight_decay=flag_values.weight_decay,
+        )
+    raise ValueError(f"No flags for model {flag_values.model!r}.")
+
+
+def loss_kwargs(flag_values=flags.FLAGS):
+    return dict(
+        weight=flag_values.motion_weight,
+        intervals=[int(t) for t in flag_values.motion_intervals],
+        operator=flag_values.motion_operator,
+        position=flag_values.position_loss,
+    )
+
+
+def write_flagfile(path, modules=("tfpose.flags",), flag_values=flags.FLAGS):
+    """Writes the resolved flags of `modules` (and the main script) as a flagfile.
+
+    `python <script> --flagfile=<path>` repeats the run. Written to a
+    temporary name first, so a crash never leaves half a file.
+    """
+    names = set()
+    for module in list(modules) + [sys.argv[0]]:
+        names.update(f.name for f in flag_values.get_flags_for_module(module))
+    lines = []
+    for name in sorted(names):
+        flag = flag_values[name]
+        if name == "flagfile" or flag.value is None:
+            continue
+        lines.append(flag.serialize())
+    fileio.write_text(path, "\n".join(lines) + "\n")

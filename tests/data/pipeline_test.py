@@ -40,8 +40,8 @@ def test_dataset_shapes_and_targets():
     ds = pipeline.make_dataset(views, num_frames=16, batch_size=8, training=False, stride=4)
     xs, ys = [], []
     for inputs, targets in ds:
-        assert inputs["keypoints_2d"].shape[1:] == (16, 17, 2)
-        xs.append(inputs["keypoints_2d"].numpy())
+        assert inputs.shape[1:] == (16, 17, 2)
+        xs.append(inputs.numpy())
         ys.append(targets.numpy())
     x, y = np.concatenate(xs), np.concatenate(ys)
     assert len(x) == sum(len(windows.window_starts(40, 16, 4, "same")) for _ in views)
@@ -57,7 +57,7 @@ def test_training_dataset_is_static_seeded_and_augments():
     views = _views()
     kwargs = dict(num_frames=8, batch_size=4, training=True, stride=2, flip=True, noise_std=0.01)
     ds = pipeline.make_dataset(views, seed=3, **kwargs)
-    assert ds.element_spec[0]["keypoints_2d"].shape == (4, 8, 17, 2)
+    assert ds.element_spec[0].shape == (4, 8, 17, 2)
     first = [y.numpy() for _, y in ds.take(3)]
     again = [y.numpy() for _, y in pipeline.make_dataset(views, seed=3, **kwargs).take(3)]
     for a, b in zip(first, again):
@@ -96,7 +96,7 @@ def test_sequence_dataset():
     views = _views(num=2, frames=30)
     seqs = list(pipeline.make_sequence_dataset(views))
     assert len(seqs) == 4
-    assert seqs[0][0]["keypoints_2d"].shape == (1, 30, 17, 2)
+    assert seqs[0][0].shape == (1, 30, 17, 2)
 
 
 @pytest.mark.parametrize(

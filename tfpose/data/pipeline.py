@@ -1,7 +1,11 @@
 """tf.data input pipelines over camera views.
 
-Every pipeline yields `({"keypoints_2d": [B, T, J, 2]}, poses_3d [B, T, J, 3])`:
+Every pipeline yields `(keypoints_2d [B, T, J, 2], poses_3d [B, T, J, 3])`:
 normalised 2D input and root-relative camera-frame 3D targets in metres.
+The input is a plain tensor rather than a `{"keypoints_2d": ...}` dict
+because the models have that one input, and Keras 3 warns when a
+single-input Functional model receives a dict (and serving signatures name
+it `keypoints_2d` all the same).
 """
 
 import numpy as np
@@ -53,7 +57,7 @@ def make_dataset(
         skeleton: for the flip's left/right swap.
 
     Returns:
-        a `tf.data.Dataset` of `({"keypoints_2d": x}, poses_3d)`.
+        a `tf.data.Dataset` of `(keypoints_2d, poses_3d)`.
     """
     if num_frames < 1 or batch_size < 1:
         raise ValueError(
@@ -91,7 +95,7 @@ def make_dataset(
                 x, y = augment.random_flip(x, y, flip_seed, skeleton)
             if noise_std > 0:
                 x = augment.add_noise(x, noise_std, noise_seed)
-        return {"keypoints_2d": x}, y
+        return x, y
 
     ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
@@ -100,7 +104,7 @@ def make_dataset(
 def make_sequence_dataset(views):
     """Whole sequences, one per element, batch 1: for evaluation.
 
-    Yields `({"keypoints_2d": [1, T_i, J, 2]}, poses_3d [1, T_i, J, 3])`,
+    Yields `(keypoints_2d [1, T_i, J, 2], poses_3d [1, T_i, J, 3])`,
     root-relative, in the order of `views`.
     """
     pairs = views if views and isinstance(views[0], tuple) else view_arrays(views)
@@ -110,12 +114,12 @@ def make_sequence_dataset(views):
 
     def generator():
         for x, y in pairs:
-            yield {"keypoints_2d": x[None]}, y[None]
+            yield x[None], y[None]
 
     return tf.data.Dataset.from_generator(
         generator,
         output_signature=(
-            {"keypoints_2d": tf.TensorSpec([1, None, num_joints, 2], tf.float32)},
+            tf.TensorSpec([1, None, num_joints, 2], tf.float32),
             tf.TensorSpec([1, None, num_joints, 3], tf.float32),
         ),
     )

@@ -1,0 +1,116 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfpose import skeleton
+from tfpose.layers import SpatialGraphConv, STGCNBlock, TemporalUpsample
+
+
+def np_spatial_graph_conv(x, kernel, bias, parents):
+    """Eq. 9 with plain loops: subsets by hop distance, 1/Z per subset."""
+    tree = skeleton.Skeleton(tuple(map(str, range(len(parents)))), tuple(parents), (), ())
+    hops = tree.hop_distance()
+    adjacency = tree.adjacency(self_loops=True)
+    b, t, j, c = x.shape
+    out = np.zeros((b, t, j, kernel.shape[-1]))
+    for centre in range(j):
+        members = {0: [], 1: [], 2: []}
+        for i in np.flatnonzero(adjacency[centre]):
+            label = 0 if hops[i] == hops[centre] else (1 if hops[i] < hops[centre] else 2)
+            members[label].append(i)
+        for label, joints in members.items():
+            for i in joints:
+                out[:, :, centre] += x[:, :, i] @ kernel[label] / len(joints)
+    return out + bias
+
+
+def test_spatial_graph_conv_matches_numpy():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 3, 17, 5)).astype(np.float32)
+    layer = SpatialGraphConv(6)
+    layer.build(x.shape)
+    kernel = rng.normal(size=(3, 5, 6)).astype(np.float32)
+    bias = rng.normal(size=(6,)).astype(np.float32)
+    layer.kernel.assign(kernel)
+    layer.bias.assign(bias)
+    expected = np_spatial_graph_conv(x, kernel, bias, skeleton.H36M.parents)
+    np.testing.assert_allclose(layer(x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_spatial_graph_conv_without_graph_is_per_joint():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(1, 2, 17, 4)).astype(np.float32)
+    layer = SpatialGraphConv(3, partition="none", use_bias=False)
+    y = layer(x).numpy()
+    np.testing.assert_allclose(y, x @ layer.kernel.numpy()[0], rtol=1e-5, atol=1e-6)
+
+
+def test_spatial_graph_conv_weights_and_errors():
+    layer = SpatialGraphConv(8)
+    layer.build((None, None, 17, 4))
+    assert [w.shape for w in layer.trainable_weights] == [(3, 4, 8), (8,)]
+    assert [w.shape for w in layer.non_trainable_weights] == [(3, 17, 17)]
+    with pytest.raises(ValueError, match="17 joints"):
+        SpatialGraphConv(8)(np.zeros((1, 2, 16, 4), np.float32))
+    with pytest.raises(ValueError, match="partition"):
+        SpatialGraphConv(8, partition="full")
+
+
+def test_temporal_upsample_matches_numpy():
+    x = np.random.default_rng(2).normal(size=(2, 5, 17, 3)).astype(np.float32)
+    y = TemporalUpsample(2)(x).numpy()
+    expected = np.stack([x[:, t // 2] for t in range(10)], axis=1)  # Eq. 11
+    np.testing.assert_array_equal(y, expected)
+    assert TemporalUpsample(4).compute_output_shape((None, 6, 17, 3)) == (None, 24, 17, 3)
+
+
+@pytest.mark.parametrize("stride, frames", [(1, 16), (2, 16), (2, 15)])
+def test_stgcn_block_shapes(stride, frames):
+    x = np.random.default_rng(3).normal(size=(2, frames, 17, 4)).astype(np.float32)
+    block = STGCNBlock(8, stride=stride)
+    y = block(x, training=False)
+    assert y.shape == (2, -(-frames // stride), 17, 8)
+    assert block.compute_output_shape(x.shape) == y.shape
+    assert (y.numpy() >= 0).all()  # ends with ReLU
+
+
+def test_stgcn_block_residual_identity_when_shapes_match():
+    block = STGCNBlock(4, dropout=0.0)
+    x = np.random.default_rng(4).normal(size=(1, 6, 17, 4)).astype(np.float32)
+    block(x)
+    assert block.residual_conv is None
+    # With the main path zeroed, the block is ReLU(x): the residual is x.
+    block.temporal_conv.kernel.assign(np.zeros(block.temporal_conv.kernel.shape))
+    np.testing.assert_allclose(block(x, training=False), np.maximum(x, 0), atol=1e-6)
+
+
+def test_stgcn_block_is_temporal_convolution_per_joint():
+    # Changing frame 0 of one joint only reaches frames within the kernel
+    # radius (2 for k=5) through temporal conv, at that joint's neighbours.
+    block = STGCNBlock(4, dropout=0.0, residual=False, batch_norm=False)
+    x = np.random.default_rng(5).normal(size=(1, 12, 17, 3)).astype(np.float32)
+    x2 = x.copy()
+    x2[0, 0, 10] += 1.0  # the head
+    d = np.abs(block(x2).numpy() - block(x).numpy()).sum(-1)[0]
+    assert d[3:].max() == 0  # beyond the temporal radius
+    neighbours = {10, 9}  # the head and its parent
+    far = [j for j in range(17) if j not in neighbours]
+    assert d[:, far].max() == 0
+
+
+def test_layer_configs_round_trip():
+    for layer in (SpatialGraphConv(5, partition="none"), TemporalUpsample(3),
+                  STGCNBlock(7, stride=2, dropout=0.2, kernel_regularizer=keras.regularizers.L2(1e-4))):
+        revived = layer.__class__.from_config(layer.get_config())
+        assert revived.get_config() == layer.get_config()
+
+
+def test_gradients_reach_every_weight():
+    block = STGCNBlock(6, stride=2)
+    x = tf.constant(np.random.default_rng(6).normal(size=(2, 8, 17, 3)), tf.float32)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.square(block(x, training=True)))
+    grads = tape.gradient(loss, block.trainable_weights)
+    assert all(g is not None and np.isfinite(g.numpy()).all() for g in grads)
+    assert all(np.abs(g.numpy()).sum() > 0 for g in grads)

@@ -1,0 +1,107 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfpose import losses
+
+
+def np_motion_loss(y_true, y_pred, intervals, operator):
+    """The issue's formula, written independently with loops over tau."""
+    b, t = y_true.shape[:2]
+    out = np.zeros(b)
+    for n in range(b):
+        per_tau = []
+        for tau in intervals:
+            if tau >= t:
+                continue
+            s, g = y_pred[n], y_true[n]
+            a, c = s[:-tau], s[tau:]
+            ga, gc = g[:-tau], g[tau:]
+            if operator == "subtract":
+                m, mg = c - a, gc - ga
+            elif operator == "inner":
+                m, mg = (a * c).sum(-1, keepdims=True), (ga * gc).sum(-1, keepdims=True)
+            else:
+                m, mg = np.cross(a, c), np.cross(ga, gc)
+            per_tau.append(np.abs(m - mg).mean())
+        out[n] = np.mean(per_tau) if per_tau else 0.0
+    return out
+
+
+@pytest.mark.parametrize("operator", ["subtract", "inner", "cross"])
+@pytest.mark.parametrize("intervals", [(8, 12, 16, 24), (1, 3), (5, 40), (30, 40)])
+def test_motion_loss_matches_numpy(operator, intervals):
+    rng = np.random.default_rng(0)
+    y_true = rng.normal(scale=0.4, size=(3, 30, 17, 3)).astype(np.float32)
+    y_pred = (y_true + rng.normal(scale=0.1, size=y_true.shape)).astype(np.float32)
+    got = losses.motion_loss(y_true, y_pred, intervals, operator).numpy()
+    assert got.shape == (3,)
+    np.testing.assert_allclose(got, np_motion_loss(y_true, y_pred, intervals, operator),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_motion_loss_with_dynamic_frames():
+    rng = np.random.default_rng(1)
+    fn = tf.function(lambda a, b: losses.motion_loss(a, b, (2, 8), "cross"),
+                     input_signature=[tf.TensorSpec([None, None, 17, 3])] * 2)
+    for frames in (5, 8, 12):
+        y_true = rng.normal(size=(2, frames, 17, 3)).astype(np.float32)
+        y_pred = rng.normal(size=(2, frames, 17, 3)).astype(np.float32)
+        np.testing.assert_allclose(fn(y_true, y_pred).numpy(),
+                                   np_motion_loss(y_true, y_pred, (2, 8), "cross"), rtol=1e-5)
+
+
+def test_motion_loss_known_answers():
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=(2, 20, 17, 3)).astype(np.float32)
+    # A constant offset of the trajectory leaves the subtraction encoding unchanged.
+    assert np.allclose(losses.motion_loss(y, y + 0.3, operator="subtract"), 0, atol=1e-6)
+    # A common rotation preserves inner products.
+    angle = 0.7
+    r = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]])
+    assert np.allclose(losses.motion_loss(y, y @ r.T, operator="inner"), 0, atol=1e-5)
+    assert losses.motion_loss(y, y @ r.T, operator="cross").numpy().min() > 0.01
+
+
+def test_motion_loss_class_and_gradients():
+    rng = np.random.default_rng(3)
+    y_true = rng.normal(scale=0.3, size=(4, 32, 17, 3)).astype(np.float32)
+    y_true[:, :, 0] = 0.0  # root-relative: exact zeros at the root
+    pred = tf.Variable(y_true)
+    for position in ("mse", "mpjpe"):
+        loss = losses.MotionLoss(weight=1.0, position=position)
+        with tf.GradientTape() as tape:
+            value = loss(y_true, pred)
+        assert float(value) == pytest.approx(0.0, abs=1e-7)
+        grad = tape.gradient(value, pred)
+        assert np.isfinite(grad.numpy()).all()
+    y_pred = y_true + rng.normal(scale=0.05, size=y_true.shape).astype(np.float32)
+    loss = losses.MotionLoss(weight=0.5, intervals=(8, 12), operator="inner")
+    expected = (np.square(y_pred - y_true).sum(-1).mean((1, 2))
+                + 0.5 * np_motion_loss(y_true, y_pred, (8, 12), "inner")).mean()
+    assert float(loss(y_true, y_pred)) == pytest.approx(expected, rel=1e-5)
+    position_only = losses.MotionLoss(weight=0.0)
+    assert float(position_only(y_true, y_pred)) == pytest.approx(
+        np.square(y_pred - y_true).sum(-1).mean(), rel=1e-5)
+    revived = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert isinstance(revived, losses.MotionLoss)
+    assert revived.get_config() == loss.get_config()
+
+
+def test_motion_loss_gradient_matches_finite_differences():
+    rng = np.random.default_rng(4)
+    y_true = tf.constant(rng.normal(size=(1, 10, 17, 3)), tf.float64)
+    y_pred = tf.constant(rng.normal(size=(1, 10, 17, 3)), tf.float64)
+    theoretical, numerical = tf.test.compute_gradient(
+        lambda p: losses.motion_loss(y_true, p, (2, 5), "cross"), [y_pred])
+    np.testing.assert_allclose(theoretical[0], numerical[0], atol=1e-6)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="operator"):
+        losses.MotionLoss(operator="outer")
+    with pytest.raises(ValueError, match="position"):
+        losses.MotionLoss(position="l1")
+    with pytest.raises(ValueError, match=">= 1"):
+        losses.MotionLoss(intervals=(0, 4))

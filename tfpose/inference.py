@@ -1,0 +1,75 @@
+"""Lifting whole variable-length sequences with a fixed-length model.
+
+UGCN's protocol (paper, section 3.2): slide a window of `T` frames over the
+sequence with a step of 5 frames, lift every window, and average the
+predictions each frame receives. With flip augmentation every window is
+also lifted mirrored, the output mirrored back, and the two averaged.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from tfpose import skeleton as skeleton_lib
+from tfpose.data import augment, windows
+from tfpose.data.sequence import check_poses
+
+
+def _predict_fn(model, flip, skeleton):
+    @tf.function(reduce_retracing=True)
+    def predict(x):
+        y = model(x, training=False)
+        if flip:
+            mirrored = model(augment.flip(x, skeleton), training=False)
+            y = 0.5 * (y + augment.flip(mirrored, skeleton))
+        return y
+
+    return predict
+
+
+class SequenceLifter:
+    """Lifts `[T, J, 2]` sequences of any length with sliding windows.
+
+    Args:
+        model: a Keras model `[B, num_frames, J, 2] -> [B, num_frames, J, 3]`.
+        num_frames: its window length.
+        step: frames between window starts (5 in UGCN's protocol); the last
+            window is aligned to the sequence's end so every frame is
+            covered. Sequences shorter than `num_frames` are edge-padded.
+        flip: flip test-time augmentation.
+        batch_size: windows per model call.
+        skeleton: for the flip.
+    """
+
+    def __init__(self, model, num_frames, step=5, flip=True, batch_size=256,
+                 skeleton=skeleton_lib.H36M):
+        if step < 1 or num_frames < 1 or batch_size < 1:
+            raise ValueError("`num_frames`, `step` and `batch_size` must be >= 1.")
+        self.num_frames = int(num_frames)
+        self.step = int(step)
+        self.batch_size = int(batch_size)
+        self.num_joints = skeleton.num_joints
+        self._predict = _predict_fn(model, flip, skeleton)
+        self._offsets = np.arange(self.num_frames)
+
+    def __call__(self, keypoints_2d):
+        """`[T, J, 2]` normalised 2D -> `[T, J, 3]` root-relative 3D (numpy)."""
+        x = check_poses(keypoints_2d, 2, "keypoints_2d", self.num_joints)
+        length = len(x)
+        starts = windows.window_starts(length, self.num_frames, self.step, "valid")
+        padded = windows.edge_pad(x, 0, max(0, self.num_frames - length))
+        index = starts[:, None] + self._offsets[None, :]
+        total = np.zeros((len(padded), x.shape[1], 3), np.float64)
+        count = np.zeros((len(padded), 1, 1), np.float64)
+        for begin in range(0, len(starts), self.batch_size):
+            batch_index = index[begin : begin + self.batch_size]
+            if len(batch_index) < self.batch_size and len(starts) > self.batch_size:
+                # Keep one batch shape so the traced function is reused.
+                fill = self.batch_size - len(batch_index)
+                batch_index = np.concatenate([batch_index, np.repeat(batch_index[-1:], fill, 0)])
+                valid = self.batch_size - fill
+            else:
+                valid = len(batch_index)
+            y = self._predict(tf.constant(padded[batch_index])).numpy()[:valid]
+            np.add.at(total, batch_index[:valid].reshape(-1), y.reshape(-1, *y.shape[2:]))
+            np.add.at(count, batch_index[:valid].reshape(-1), 1.0)
+        return (total[:length] / count[:length]).astype(np.float32)

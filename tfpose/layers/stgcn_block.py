@@ -1,0 +1,160 @@
+"""ST-GCN block: spatial graph convolution then temporal convolution."""
+
+import keras
+
+from tfpose import skeleton as skeleton_lib
+from tfpose.layers.spatial_graph_conv import SpatialGraphConv
+
+
+@keras.saving.register_keras_serializable(package="tfpose")
+class STGCNBlock(keras.layers.Layer):
+    """The st-gcn unit of UGCN (Eq. 7-8), as in ST-GCN (Yan et al. 2018).
+
+        h = ReLU(BN(SpatialGraphConv(x)))
+        h = Dropout(BN(TemporalConv_k,stride(h)))
+        y = ReLU(h + residual(x))
+
+    The residual is the identity, or a strided 1x1 convolution with batch
+    norm where channels or stride change. The temporal convolution runs
+    along time for each joint separately, with "same" padding, so the
+    output has `ceil(T / stride)` frames.
+
+    With `activation=None, batch_norm=False, dropout=0, residual=False` it
+    is a plain graph convolution followed by a temporal convolution: UGCN's
+    st-gcn regressor.
+
+    Args:
+        filters: output channels `D`.
+        temporal_kernel: temporal kernel size (5 in UGCN).
+        stride: temporal stride.
+        dropout: dropout rate after the temporal convolution.
+        activation: `"relu"` or `None`.
+        batch_norm: use batch normalisation.
+        residual: add the residual path.
+        parents, partition: the graph (see `SpatialGraphConv`).
+        kernel_regularizer: for every convolution kernel.
+
+    Call arguments:
+        inputs: `[B, T, J, C]`.
+        training: dropout and batch norm mode.
+
+    Returns:
+        `[B, ceil(T / stride), J, D]`.
+    """
+
+    def __init__(
+        self,
+        filters,
+        temporal_kernel=5,
+        stride=1,
+        dropout=0.5,
+        activation="relu",
+        batch_norm=True,
+        residual=True,
+        parents=skeleton_lib.H36M.parents,
+        partition="spatial",
+        kernel_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.temporal_kernel = int(temporal_kernel)
+        self.stride = int(stride)
+        self.dropout = float(dropout)
+        self.activation = activation
+        self.batch_norm = bool(batch_norm)
+        self.residual = bool(residual)
+        self.parents = tuple(int(p) for p in parents)
+        self.partition = partition
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        if self.temporal_kernel < 1 or self.stride < 1:
+            raise ValueError(
+                f"`temporal_kernel` and `stride` must be >= 1, got "
+                f"{temporal_kernel}, {stride}."
+            )
+        if activation not in ("relu", None):
+            raise ValueError(f"`activation` must be 'relu' or None, got {activation!r}.")
+
+        # === Layers ===
+        policy = self.dtype_policy
+        self.graph_conv = SpatialGraphConv(
+            self.filters, parents=self.parents, partition=partition,
+            use_bias=not self.batch_norm, kernel_regularizer=self.kernel_regularizer,
+            dtype=policy, name="graph_conv",
+        )
+        self.temporal_conv = keras.layers.Conv2D(
+            self.filters, (self.temporal_kernel, 1), strides=(self.stride, 1),
+            padding="same", use_bias=not self.batch_norm,
+            kernel_regularizer=self.kernel_regularizer, dtype=policy, name="temporal_conv",
+        )
+        self.graph_norm = self.temporal_norm = self.residual_norm = None
+        if self.batch_norm:
+            self.graph_norm = keras.layers.BatchNormalization(dtype=policy, name="graph_norm")
+            self.temporal_norm = keras.layers.BatchNormalization(dtype=policy, name="temporal_norm")
+        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=policy, name="dropout")
+        self.residual_conv = None
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        self.graph_conv.build(input_shape)
+        hidden = tuple(input_shape[:-1]) + (self.filters,)
+        if self.graph_norm is not None:
+            self.graph_norm.build(hidden)
+        self.temporal_conv.build(hidden)
+        if self.temporal_norm is not None:
+            self.temporal_norm.build(hidden)
+        if self.residual and (channels != self.filters or self.stride != 1):
+            self.residual_conv = keras.layers.Conv2D(
+                self.filters, 1, strides=(self.stride, 1), padding="same",
+                use_bias=not self.batch_norm, kernel_regularizer=self.kernel_regularizer,
+                dtype=self.dtype_policy, name="residual_conv",
+            )
+            self.residual_conv.build(input_shape)
+            if self.batch_norm:
+                self.residual_norm = keras.layers.BatchNormalization(
+                    dtype=self.dtype_policy, name="residual_norm"
+                )
+                self.residual_norm.build(hidden)
+
+    def _activate(self, x):
+        return keras.ops.relu(x) if self.activation == "relu" else x
+
+    def call(self, inputs, training=None):
+        h = self.graph_conv(inputs)
+        if self.graph_norm is not None:
+            h = self.graph_norm(h, training=training)
+        h = self._activate(h)
+        h = self.temporal_conv(h)
+        if self.temporal_norm is not None:
+            h = self.temporal_norm(h, training=training)
+        h = self.dropout_layer(h, training=training)
+        if self.residual:
+            shortcut = inputs
+            if self.residual_conv is not None:
+                shortcut = self.residual_conv(inputs)
+                if self.residual_norm is not None:
+                    shortcut = self.residual_norm(shortcut, training=training)
+            h = h + shortcut
+        return self._activate(h)
+
+    def compute_output_shape(self, input_shape):
+        frames = input_shape[1]
+        if frames is not None:
+            frames = -(-frames // self.stride)
+        return (input_shape[0], frames, input_shape[2], self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "filters": self.filters,
+            "temporal_kernel": self.temporal_kernel,
+            "stride": self.stride,
+            "dropout": self.dropout,
+            "activation": self.activation,
+            "batch_norm": self.batch_norm,
+            "residual": self.residual,
+            "parents": list(self.parents),
+            "partition": self.partition,
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+        })
+        return config

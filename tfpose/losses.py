@@ -1,0 +1,147 @@
+"""Losses: the position term and UGCN's motion loss (Wang et al., ECCV 2020).
+
+Shorthands: `B` batch, `T` frames, `J` joints. Poses are `[B, T, J, 3]`.
+Each function returns one value per example, `[B]`, and lets Keras reduce
+over the batch (which stays correct under `tf.distribute`).
+"""
+
+import keras
+from keras import ops
+
+from tfpose import metrics
+
+OPERATORS = ("subtract", "inner", "cross")
+POSITION_LOSSES = ("mse", "mpjpe")
+
+
+def _cross(a, b):
+    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
+    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
+    return ops.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
+
+
+def motion_encoding(poses, interval, operator="cross"):
+    """Pairwise motion encoding `m[t, j] = s[t, j] * s[t + tau, j]` (Eq. 3).
+
+    Args:
+        poses: `[B, T, J, 3]`.
+        interval: `tau >= 1`.
+        operator: `"subtract"` (`s[t + tau] - s[t]`), `"inner"` (dot
+            product, one component) or `"cross"` (`s[t] x s[t + tau]`).
+
+    Returns:
+        `[B, T - tau, J, E]` with `E` = 3, 1 or 3 components (an empty time
+        axis if `tau >= T`).
+    """
+    if operator not in OPERATORS:
+        raise ValueError(f"Unknown motion operator {operator!r}; expected one of {OPERATORS}.")
+    start, end = poses[:, :-interval], poses[:, interval:]
+    if operator == "subtract":
+        return end - start
+    if operator == "inner":
+        return ops.sum(start * end, axis=-1, keepdims=True)
+    return _cross(start, end)
+
+
+@keras.saving.register_keras_serializable(package="tfpose")
+def motion_loss(y_true, y_pred, intervals=(8, 12, 16, 24), operator="cross"):
+    """UGCN's motion loss (Eq. 4), one value per example `[B]`.
+
+    For each interval `tau < T`: the mean over `t`, joints and encoding
+    components of `|m_pred - m_true|`; then the mean over those intervals.
+    Intervals with `tau >= T` are skipped; if all are, the loss is 0.
+    Works with a static or a dynamic number of frames.
+
+    (Eq. 4 sums an l1 distance over t, j and tau; averaging instead keeps
+    the scale independent of T and of the number of intervals.)
+    """
+    y_true = ops.convert_to_tensor(y_true)
+    y_pred = ops.convert_to_tensor(y_pred, dtype=y_true.dtype)
+    frames = ops.shape(y_pred)[1]
+    batch = ops.shape(y_pred)[0]
+    total = ops.zeros((batch,), y_pred.dtype)
+    valid = ops.zeros((), y_pred.dtype)
+    for tau in intervals:
+        tau = int(tau)
+        if tau < 1:
+            raise ValueError(f"Motion intervals must be >= 1, got {tau}.")
+        if isinstance(frames, int) and tau >= frames:
+            continue  # statically known to be skipped
+        difference = ops.abs(
+            motion_encoding(y_pred, tau, operator) - motion_encoding(y_true, tau, operator)
+        )
+        # A mean written as sum / count so that an empty time axis (a
+        # dynamic T <= tau) gives 0 rather than NaN.
+        count = ops.cast(ops.size(difference) // ops.maximum(batch, 1), y_pred.dtype)
+        mean = ops.sum(ops.reshape(difference, (batch, -1)), axis=1) / ops.maximum(count, 1.0)
+        used = ops.cast(frames > tau, y_pred.dtype)
+        total = total + used * mean
+        valid = valid + used
+    return total / ops.maximum(valid, 1.0)
+
+
+@keras.saving.register_keras_serializable(package="tfpose")
+def position_mse(y_true, y_pred):
+    """Eq. 5 per example: mean over frames and joints of `|s - s_gt|^2`."""
+    y_true = ops.convert_to_tensor(y_true)
+    y_pred = ops.convert_to_tensor(y_pred, dtype=y_true.dtype)
+    squared = ops.sum(ops.square(y_pred - y_true), axis=-1)
+    return ops.mean(ops.reshape(squared, (ops.shape(squared)[0], -1)), axis=1)
+
+
+@keras.saving.register_keras_serializable(package="tfpose")
+class MotionLoss(keras.losses.Loss):
+    """`L = L_p + weight * L_m` (Eq. 6).
+
+    Args:
+        weight: `lambda`, the weight of the motion term (1 in the paper;
+            0 trains with the position term alone).
+        intervals: motion intervals `tau` in frames.
+        operator: `"cross"`, `"inner"` or `"subtract"`.
+        position: `"mse"` (Eq. 5: squared joint error) or `"mpjpe"`
+            (Euclidean joint error).
+        reduction, name, dtype: as for any `keras.losses.Loss`.
+    """
+
+    def __init__(
+        self,
+        weight=1.0,
+        intervals=(8, 12, 16, 24),
+        operator="cross",
+        position="mse",
+        reduction="sum_over_batch_size",
+        name="motion_loss",
+        dtype=None,
+    ):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if operator not in OPERATORS:
+            raise ValueError(f"Unknown motion operator {operator!r}; expected one of {OPERATORS}.")
+        if position not in POSITION_LOSSES:
+            raise ValueError(
+                f"Unknown position loss {position!r}; expected one of {POSITION_LOSSES}."
+            )
+        if any(int(t) < 1 for t in intervals):
+            raise ValueError(f"Motion intervals must be >= 1, got {list(intervals)}.")
+        self.weight = float(weight)
+        self.intervals = tuple(int(t) for t in intervals)
+        self.operator = operator
+        self.position = position
+
+    def call(self, y_true, y_pred):
+        if self.position == "mse":
+            loss = position_mse(y_true, y_pred)
+        else:
+            loss = metrics.mpjpe_per_example(y_true, y_pred)
+        if self.weight:
+            loss = loss + self.weight * motion_loss(y_true, y_pred, self.intervals, self.operator)
+        return loss
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "weight": self.weight,
+            "intervals": list(self.intervals),
+            "operator": self.operator,
+            "position": self.position,
+        })
+        return config

@@ -1,0 +1,170 @@
+"""UGCN: the U-shaped spatial-temporal graph network of Wang et al. (ECCV 2020)."""
+
+import keras
+
+from tfpose import skeleton as skeleton_lib
+from tfpose.layers import STGCNBlock, TemporalUpsample
+
+# The paper gives no channel widths. These double at every temporal
+# downsampling, from 16 to 256 (as ST-GCN widens with depth), which gives
+# 1.61M parameters, the size of the public PyTorch re-implementation of
+# UGCN. Index i is the width of down block i + 1; each up block takes the
+# width of the down block whose output it meets.
+DOWN_CHANNELS = (16, 32, 32, 64, 64, 128, 128, 256, 256)
+STRIDED_BLOCKS = (1, 3, 5, 7)  # 0-based: the 2nd, 4th, 6th and 8th blocks
+SHORTCUT_BLOCKS = (6, 4, 2, 0)  # down block whose output meets up block i
+
+
+@keras.saving.register_keras_serializable(package="tfpose")
+class UGCN(keras.Model):
+    """U-shaped graph convolutional network for 2D -> 3D pose sequences.
+
+    Three stages of `STGCNBlock`s (Fig. 4 of the paper):
+
+    1. Downsampling: 9 blocks; blocks 2, 4, 6, 8 have temporal stride 2,
+       so the deepest features have `T / 16` frames.
+    2. Upsampling: 4 blocks, each followed by x2 nearest-neighbour
+       upsampling in time (Eq. 11); after each, the output of the
+       downsampling block with the same temporal resolution (blocks 7, 5, 3,
+       1) is added (the U-net shortcuts).
+    3. Merging: the four upsampling outputs (at `T/8, T/4, T/2, T`) are
+       each projected to `merge_channels` by a 1x1 convolution, upsampled
+       to `T` frames and concatenated: the multi-scale embedding.
+
+    A final st-gcn regressor (graph convolution, then temporal convolution
+    to 3 channels; no norm or activation) outputs the root-relative 3D pose.
+
+    Ablations of the paper: `num_pairs` down/up-sampling pairs (Table 3:
+    0, 1, 2, 4; the first `num_pairs` strided blocks keep stride 2 and the
+    last `num_pairs` upsampling blocks upsample), `merge=False` (the
+    regressor reads the last upsampling output; Table 4) and
+    `spatial_graph=False` (every graph convolution sees only its own
+    joint; Table 4).
+
+    Args:
+        num_frames: input frames `T`, a multiple of `2 ** num_pairs`, or
+            `None` for any such length.
+        down_channels: widths of the 9 downsampling blocks.
+        merge_channels: width of each scale in the merging stage.
+        num_pairs: number of down/up-sampling pairs, 0 to 4.
+        merge: use the merging stage.
+        spatial_graph: use the skeleton graph (else joints are independent).
+        temporal_kernel: temporal kernel size of every block.
+        dropout: dropout rate of every block.
+        weight_decay: L2 weight decay on convolution kernels; the penalty
+            `weight_decay / 2 * |w|^2` has the gradient `weight_decay * w`
+            of the paper's (PyTorch Adam) weight decay.
+        num_joints: joints of the skeleton `parents` (H36M by default).
+        parents: joint tree of the input layout.
+
+    Input: `keypoints_2d`, `[B, T, J, 2]` normalised screen coordinates.
+    Output: `[B, T, J, 3]` root-relative 3D in metres (camera frame).
+    """
+
+    def __init__(
+        self,
+        num_frames=96,
+        down_channels=DOWN_CHANNELS,
+        merge_channels=64,
+        num_pairs=4,
+        merge=True,
+        spatial_graph=True,
+        temporal_kernel=5,
+        dropout=0.5,
+        weight_decay=1e-5,
+        parents=skeleton_lib.H36M.parents,
+        **kwargs,
+    ):
+        down_channels = tuple(int(c) for c in down_channels)
+        if len(down_channels) != 9:
+            raise ValueError(f"`down_channels` needs 9 widths, got {len(down_channels)}.")
+        if not 0 <= int(num_pairs) <= 4:
+            raise ValueError(f"`num_pairs` must be in 0..4, got {num_pairs}.")
+        num_pairs = int(num_pairs)
+        factor = 2**num_pairs
+        if num_frames is not None and (num_frames < factor or num_frames % factor):
+            raise ValueError(
+                f"`num_frames` must be a multiple of {factor} with num_pairs="
+                f"{num_pairs}, got {num_frames}."
+            )
+        parents = tuple(int(p) for p in parents)
+        num_joints = len(parents)
+        regularizer = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
+        partition = "spatial" if spatial_graph else "none"
+
+        def block(filters, name, stride=1, **extra):
+            options = dict(
+                temporal_kernel=temporal_kernel, stride=stride, dropout=dropout,
+                parents=parents, partition=partition, kernel_regularizer=regularizer,
+            )
+            options.update(extra)
+            return STGCNBlock(filters, name=name, **options)
+
+        # === Functional Model ===
+        inputs = keras.Input((num_frames, num_joints, 2), name="keypoints_2d")
+        strided = STRIDED_BLOCKS[:num_pairs]
+        down = []
+        x = inputs
+        for i, filters in enumerate(down_channels):
+            x = block(filters, f"down_{i + 1}", stride=2 if i in strided else 1)(x)
+            down.append(x)
+        scales = []
+        for i, shortcut in enumerate(SHORTCUT_BLOCKS):
+            x = block(down_channels[shortcut], f"up_{i + 1}")(x)
+            if i >= 4 - num_pairs:
+                x = TemporalUpsample(2, name=f"upsample_{i + 1}")(x)
+            x = keras.layers.Add(name=f"shortcut_{i + 1}")([x, down[shortcut]])
+            scales.append(x)
+        if merge:
+            merged = []
+            for i, scale in enumerate(scales):
+                h = keras.layers.Conv2D(
+                    merge_channels, 1, kernel_regularizer=regularizer, name=f"merge_conv_{i + 1}"
+                )(scale)
+                # Scale i is as many x2 steps below T as later up blocks upsample.
+                steps = len([j for j in range(i + 1, 4) if j >= 4 - num_pairs])
+                if steps:
+                    h = TemporalUpsample(2**steps, name=f"merge_upsample_{i + 1}")(h)
+                merged.append(h)
+            x = keras.layers.Concatenate(name="merge")(merged)
+        outputs = block(
+            3, "regressor", activation=None, batch_norm=False, dropout=0.0, residual=False
+        )(x)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.num_frames = num_frames
+        self.down_channels = down_channels
+        self.merge_channels = int(merge_channels)
+        self.num_pairs = num_pairs
+        self.merge = bool(merge)
+        self.spatial_graph = bool(spatial_graph)
+        self.temporal_kernel = int(temporal_kernel)
+        self.dropout = float(dropout)
+        self.weight_decay = float(weight_decay)
+        self.parents = parents
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "num_frames": self.num_frames,
+            "down_channels": list(self.down_channels),
+            "merge_channels": self.merge_channels,
+            "num_pairs": self.num_pairs,
+            "merge": self.merge,
+            "spatial_graph": self.spatial_graph,
+            "temporal_kernel": self.temporal_kernel,
+            "dropout": self.dropout,
+            "weight_decay": self.weight_decay,
+            "parents": list(self.parents),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    @property
+    def frame_multiple(self):
+        """Input lengths must be multiples of this."""
+        return 2**self.num_pairs

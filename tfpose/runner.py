@@ -1,0 +1,79 @@
+"""Building blocks of the train and evaluate programs, flag-free."""
+
+import os
+
+import keras
+
+from tfpose import evaluation, fileio, inference, losses, metrics, training
+from tfpose.data import pipeline
+from tfpose.models import MODELS
+
+
+def views_of(sequences):
+    return [v for s in sequences for v in s.views]
+
+
+def build_model(name, model_kwargs, loss_kwargs, learning_rate):
+    """A compiled model: Adam, `MotionLoss`, MPJPE / P-MPJPE / MPJVE metrics."""
+    if name not in MODELS:
+        raise ValueError(f"Unknown model {name!r}; expected one of {sorted(MODELS)}.")
+    model = MODELS[name](**model_kwargs)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=losses.MotionLoss(**loss_kwargs),
+        metrics=metrics.pose_metrics(),
+    )
+    return model
+
+
+def evaluate_model(model, sequences, num_frames, step=5, flip=True, batch_size=256):
+    """Sequence evaluation (sliding windows, flip) in millimetres."""
+    lifter = inference.SequenceLifter(model, num_frames, step=step, flip=flip,
+                                      batch_size=batch_size)
+    return evaluation.to_millimetres(evaluation.evaluate_sequences(lifter, sequences))
+
+
+def save_model(model, path):
+    """Saves a `.keras` file through a temporary name."""
+    with fileio.atomic_path(path) as temporary:
+        model.save(temporary)
+
+
+def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, stride, seed,
+                   flip, noise_std, steps_per_epoch=0, validation_steps=0):
+    """Training and validation `tf.data` pipelines, and the steps per epoch."""
+    train_ds = pipeline.make_dataset(
+        views_of(train_sequences), num_frames=num_frames, batch_size=batch_size,
+        training=True, stride=stride, seed=seed, flip=flip, noise_std=noise_std,
+    )
+    full_epoch = int(train_ds.cardinality())
+    if full_epoch < 1:
+        raise ValueError(
+            f"The training split has fewer windows than one batch of {batch_size}; "
+            "lower --batch_size or --stride."
+        )
+    steps = steps_per_epoch or full_epoch
+    if steps_per_epoch:
+        train_ds = train_ds.repeat()
+    val_ds = None
+    if val_sequences:
+        val_ds = pipeline.make_dataset(
+            views_of(val_sequences), num_frames=num_frames, batch_size=batch_size,
+            training=False, stride=num_frames, padding="valid",
+        )
+        if validation_steps:
+            val_ds = val_ds.take(validation_steps)
+    return train_ds, val_ds, steps
+
+
+def fit(model, train_ds, val_ds, *, model_dir, epochs, steps_per_epoch, backup_every_steps=0,
+        verbose=1):
+    """`model.fit` with the standard callbacks; returns the History."""
+    monitor = "val_mpjpe" if val_ds is not None else "mpjpe"
+    callbacks = training.build_callbacks(model_dir, monitor, backup_every_steps)
+    return model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                     validation_data=val_ds, callbacks=callbacks, verbose=verbose)
+
+
+def final_model_path(model_dir):
+    return os.path.join(model_dir, "model.keras")
