@@ -33,6 +33,7 @@ class STGCNBlock(keras.layers.Layer):
         residual: add the residual path.
         parents, partition: the graph (see `SpatialGraphConv`).
         kernel_regularizer: for every convolution kernel.
+        temporal_initializer: initialiser of the temporal convolution kernel.
 
     Call arguments:
         inputs: `[B, T, J, C]`.
@@ -54,6 +55,7 @@ class STGCNBlock(keras.layers.Layer):
         parents=skeleton_lib.H36M.parents,
         partition="spatial",
         kernel_regularizer=None,
+        temporal_initializer="glorot_uniform",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -67,6 +69,7 @@ class STGCNBlock(keras.layers.Layer):
         self.parents = tuple(int(p) for p in parents)
         self.partition = partition
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.temporal_initializer = keras.initializers.get(temporal_initializer)
         if self.temporal_kernel < 1 or self.stride < 1:
             raise ValueError(
                 f"`temporal_kernel` and `stride` must be >= 1, got "
@@ -85,6 +88,7 @@ class STGCNBlock(keras.layers.Layer):
         self.temporal_conv = keras.layers.Conv2D(
             self.filters, (self.temporal_kernel, 1), strides=(self.stride, 1),
             padding="same", use_bias=not self.batch_norm,
+            kernel_initializer=self.temporal_initializer,
             kernel_regularizer=self.kernel_regularizer, dtype=policy, name="temporal_conv",
         )
         self.graph_norm = self.temporal_norm = self.residual_norm = None
@@ -156,5 +160,6 @@ class STGCNBlock(keras.layers.Layer):
             "parents": list(self.parents),
             "partition": self.partition,
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            "temporal_initializer": keras.initializers.serialize(self.temporal_initializer),
         })
         return config

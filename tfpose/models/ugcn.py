@@ -32,7 +32,8 @@ class UGCN(keras.Model):
        to `T` frames and concatenated: the multi-scale embedding.
 
     A final st-gcn regressor (graph convolution, then temporal convolution
-    to 3 channels; no norm or activation) outputs the root-relative 3D pose.
+    to 3 channels; no norm or activation; its last kernel starts at zero)
+    outputs the root-relative 3D pose.
 
     Ablations of the paper: `num_pairs` down/up-sampling pairs (Table 3:
     0, 1, 2, 4; the first `num_pairs` strided blocks keep stride 2 and the
@@ -127,8 +128,12 @@ class UGCN(keras.Model):
                     h = TemporalUpsample(2**steps, name=f"merge_upsample_{i + 1}")(h)
                 merged.append(h)
             x = keras.layers.Concatenate(name="merge")(merged)
+        # The regressor starts at zero output (every joint at the root): a
+        # randomly initialised one starts metres off, and the first epochs
+        # go into undoing that.
         outputs = block(
-            3, "regressor", activation=None, batch_norm=False, dropout=0.0, residual=False
+            3, "regressor", activation=None, batch_norm=False, dropout=0.0, residual=False,
+            temporal_initializer="zeros",
         )(x)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 

@@ -1,0 +1,57 @@
+"""Evaluates a trained lifter on whole test sequences.
+
+    python scripts/evaluate.py --flagfile=runs/ugcn_hdm05/flags.cfg
+    python scripts/evaluate.py --flagfile=runs/ugcn_hdm05/flags.cfg \
+        --checkpoint=runs/ugcn_hdm05/checkpoints/best.keras --output_json=best.json
+
+Reads the run's flags.cfg for the data settings, lifts every test camera view
+with sliding windows of --num_frames frames and step --eval_step, averaging
+the overlapping predictions, with flip test-time augmentation
+(--eval_flip), and reports MPJPE, P-MPJPE, N-MPJPE and MPJVE (mm), PCK@150mm
+and AUC (%), per action and overall, on stdout and as JSON.
+"""
+
+import os
+
+import keras
+from absl import app, flags
+
+from tfpose import evaluation, fileio, runner
+from tfpose import flags as tfpose_flags
+from tfpose.data import sources
+
+_CHECKPOINT = flags.DEFINE_string(
+    "checkpoint", None, "A .keras model; default: <model_dir>/model.keras.")
+_OUTPUT_JSON = flags.DEFINE_string(
+    "output_json", None, "Where to write the metrics; default: <model_dir>/evaluation.json.")
+_SPLIT = flags.DEFINE_enum("split", "test", ["train", "test"], "Which split to evaluate.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv
+    checkpoint = _CHECKPOINT.value
+    if checkpoint is None:
+        if FLAGS.model_dir is None:
+            raise app.UsageError("Give --checkpoint or --model_dir (e.g. through its flags.cfg).")
+        checkpoint = runner.final_model_path(FLAGS.model_dir)
+    if not os.path.exists(checkpoint):
+        raise app.UsageError(f"Checkpoint not found: {checkpoint}")
+    model = keras.models.load_model(checkpoint)
+    sequences = sources.load_sequences(FLAGS.dataset, _SPLIT.value, **tfpose_flags.data_kwargs())
+    summary = runner.evaluate_model(model, sequences, FLAGS.num_frames, FLAGS.eval_step,
+                                    FLAGS.eval_flip)
+    summary["checkpoint"] = checkpoint
+    summary["split"] = _SPLIT.value
+    print(evaluation.format_table(summary, ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "pck", "auc")))
+    output = _OUTPUT_JSON.value or os.path.join(
+        FLAGS.model_dir or os.path.dirname(checkpoint), "evaluation.json")
+    fileio.write_json(output, summary)
+    print(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    tfpose_flags.define_data_flags()
+    tfpose_flags.define_model_flags()
+    tfpose_flags.define_training_flags()
+    app.run(main)

@@ -1,0 +1,92 @@
+"""End to end: scripts/train.py and scripts/evaluate.py on a tiny config."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+TINY = REPO / "tests" / "configs" / "ugcn_tiny.cfg"
+
+
+def _run(args, **kwargs):
+    return subprocess.run(
+        [sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=600, **kwargs
+    )
+
+
+def test_train_then_evaluate(tmp_path):
+    run = tmp_path / "run"
+    result = _run(["scripts/train.py", f"--flagfile={TINY}", f"--model_dir={run}"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("flags.cfg", "model.keras", "checkpoints/last.keras", "checkpoints/best.keras",
+                 "training.csv", "metrics.json"):
+        assert (run / name).exists(), name
+    flags_cfg = (run / "flags.cfg").read_text()
+    assert "--num_frames=16" in flags_cfg and f"--model_dir={run}" in flags_cfg
+    rows = (run / "training.csv").read_text().strip().splitlines()
+    assert len(rows) == 3  # header and two epochs
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics["per_action"]) == {"walking"}  # one test sequence
+    assert 0 < metrics["average"]["mpjpe"] < 2000
+
+    result = _run(["scripts/evaluate.py", f"--flagfile={run / 'flags.cfg'}",
+                   f"--output_json={tmp_path / 'eval.json'}"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    evaluated = json.loads((tmp_path / "eval.json").read_text())
+    assert evaluated["average"]["mpjpe"] == pytest.approx(metrics["average"]["mpjpe"], rel=1e-5)
+    assert "p_mpjpe" in result.stdout
+
+    # The recorded flags repeat the run.
+    rerun = tmp_path / "rerun"
+    result = _run(["scripts/train.py", f"--flagfile={run / 'flags.cfg'}",
+                   f"--model_dir={rerun}", "--noevaluate"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (rerun / "flags.cfg").read_text().replace(str(rerun), str(run)).replace(
+        "--noevaluate", "--evaluate") == flags_cfg
+
+
+def test_bad_flags_fail_clearly(tmp_path):
+    result = _run(["scripts/train.py", f"--flagfile={TINY}"])
+    assert result.returncode != 0 and "model_dir" in result.stderr
+    result = _run(["scripts/train.py", f"--flagfile={TINY}", f"--model_dir={tmp_path}",
+                   "--dataset=hdm05", f"--data_dir={tmp_path / 'missing'}"])
+    assert result.returncode != 0 and "HDM05 data directory not found" in result.stderr
+    result = _run(["scripts/evaluate.py", f"--checkpoint={tmp_path / 'none.keras'}"])
+    assert result.returncode != 0 and "Checkpoint not found" in result.stderr
+
+
+def test_killed_run_resumes(tmp_path):
+    run = tmp_path / "run"
+    args = ["scripts/train.py", f"--flagfile={TINY}", f"--model_dir={run}", "--epochs=8",
+            "--steps_per_epoch=6", "--novalidate", "--noevaluate"]
+    process = subprocess.Popen([sys.executable, *args], cwd=REPO, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    log = run / "training.csv"
+    deadline = time.time() + 300
+    try:
+        # Kill it once two epochs are logged (and backed up).
+        while time.time() < deadline and process.poll() is None:
+            if log.exists() and len(log.read_text().strip().splitlines()) >= 3:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "the run ended before it could be killed"
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    done_before = len(log.read_text().strip().splitlines()) - 1
+    assert 2 <= done_before < 8
+    result = _run(args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    epochs = [int(row.split(",")[0]) for row in log.read_text().strip().splitlines()[1:]]
+    # Resumed after the finished epochs: none is trained twice, all 8 ran.
+    assert sorted(set(epochs)) == list(range(8))
+    assert epochs[: done_before] == list(range(done_before))
+    assert len(epochs) <= 9  # at most the epoch in flight at the kill repeats
