@@ -117,16 +117,19 @@ def test_aggregate():
     assert agg["all_frames"]["mpjpe"] == pytest.approx((10 + 90 + 360) / 100)
 
 
-@pytest.mark.parametrize("kind", ["mpjpe", "p_mpjpe", "n_mpjpe", "mpjve"])
+@pytest.mark.parametrize("kind", ["mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "pck", "auc"])
 def test_keras_metrics_match_numpy(kind):
     y_true = _poses(14, (3, 8, 17, 3)).astype(np.float32)
-    y_pred = (y_true + _poses(15, (3, 8, 17, 3)) * 0.1).astype(np.float32)
+    y_pred = (y_true + _poses(15, (3, 8, 17, 3)) * 0.3).astype(np.float32)
     metric = metrics.PoseMetric(kind)
     metric.update_state(y_true, y_pred)
     reference = {"mpjpe": metrics.mpjpe, "p_mpjpe": metrics.p_mpjpe,
-                 "n_mpjpe": metrics.n_mpjpe, "mpjve": metrics.mpjve}[kind]
+                 "n_mpjpe": metrics.n_mpjpe, "mpjve": metrics.mpjve,
+                 "pck": metrics.pck, "auc": metrics.auc}[kind]
+    scale = 100 if kind in ("pck", "auc") else 1000
     # Equal sequences per example: the mean of means is the overall mean.
-    expected = np.mean([reference(p, t) for p, t in zip(y_pred, y_true)]) * 1000
+    expected = np.mean([reference(p, t) for p, t in zip(y_pred, y_true)]) * scale
+    assert 0 < expected < (100 if scale == 100 else 1e4)
     assert float(metric.result()) == pytest.approx(expected, rel=1e-4)
     revived = metrics.PoseMetric.from_config(metric.get_config())
     assert revived.kind == kind and revived.name == kind

@@ -19,6 +19,10 @@ def atomic_path(path):
     base, ext = os.path.splitext(os.path.basename(path))
     fd, temporary = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{ext}", dir=directory)
     os.close(fd)
+    # mkstemp makes the file private (0600); give it the usual permissions.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
     try:
         yield temporary
         os.replace(temporary, path)

@@ -264,6 +264,26 @@ def p_mpjpe_per_example(y_true, y_pred):
     return tf.cast(tf.reduce_mean(errors, axis=(1, 2)), y_pred.dtype)
 
 
+@keras.saving.register_keras_serializable(package="tfpose")
+def pck_per_example(y_true, y_pred, threshold=0.150):
+    """Fraction of joints within `threshold` (150 mm) per example, `[B]`."""
+    y_true = _flatten_frames(_root_relative_ops(ops.convert_to_tensor(y_true)))
+    y_pred = _flatten_frames(_root_relative_ops(ops.convert_to_tensor(y_pred)))
+    hits = ops.cast(_safe_norm(y_pred - y_true) < threshold, y_pred.dtype)
+    return ops.mean(hits, axis=(1, 2))
+
+
+@keras.saving.register_keras_serializable(package="tfpose")
+def auc_per_example(y_true, y_pred, max_threshold=0.150, num_thresholds=31):
+    """Area under the PCK curve over 0..150 mm per example, `[B]`."""
+    y_true = _flatten_frames(_root_relative_ops(ops.convert_to_tensor(y_true)))
+    y_pred = _flatten_frames(_root_relative_ops(ops.convert_to_tensor(y_pred)))
+    errors = _safe_norm(y_pred - y_true)[..., None]
+    thresholds = ops.linspace(0.0, max_threshold, num_thresholds)
+    hits = ops.cast(errors < ops.cast(thresholds, errors.dtype), y_pred.dtype)
+    return ops.mean(hits, axis=(1, 2, 3))
+
+
 def _scaled(fn, scale):
     def metric(y_true, y_pred):
         return fn(y_true, y_pred) * scale
@@ -273,11 +293,13 @@ def _scaled(fn, scale):
 
 @keras.saving.register_keras_serializable(package="tfpose")
 class PoseMetric(keras.metrics.MeanMetricWrapper):
-    """A mean pose error over all examples seen, in millimetres.
+    """A pose metric averaged over all examples seen.
 
     Args:
-        kind: `"mpjpe"`, `"p_mpjpe"`, `"n_mpjpe"` or `"mpjve"`.
-        scale: multiplies the error; 1000 turns metres into millimetres.
+        kind: `"mpjpe"`, `"p_mpjpe"`, `"n_mpjpe"`, `"mpjve"` (errors), or
+            `"pck"`, `"auc"` (fractions).
+        scale: multiplies the value; by default 1000 for errors (metres to
+            millimetres) and 100 for PCK and AUC (percent).
         name: defaults to `kind`.
     """
 
@@ -286,11 +308,15 @@ class PoseMetric(keras.metrics.MeanMetricWrapper):
         "p_mpjpe": p_mpjpe_per_example,
         "n_mpjpe": n_mpjpe_per_example,
         "mpjve": mpjve_per_example,
+        "pck": pck_per_example,
+        "auc": auc_per_example,
     }
 
-    def __init__(self, kind="mpjpe", scale=1000.0, name=None, dtype=None):
+    def __init__(self, kind="mpjpe", scale=None, name=None, dtype=None):
         if kind not in self.KINDS:
             raise ValueError(f"Unknown pose metric {kind!r}; expected one of {sorted(self.KINDS)}.")
+        if scale is None:
+            scale = 100.0 if kind in ("pck", "auc") else 1000.0
         super().__init__(_scaled(self.KINDS[kind], scale), name=name or kind, dtype=dtype)
         self.kind = kind
         self.scale = float(scale)
@@ -300,5 +326,5 @@ class PoseMetric(keras.metrics.MeanMetricWrapper):
 
 
 def pose_metrics(kinds=("mpjpe", "p_mpjpe", "mpjve")):
-    """Keras metrics for `model.compile(metrics=...)`, in millimetres."""
+    """Keras metrics for `model.compile(metrics=...)`: mm, or % for PCK/AUC."""
     return [PoseMetric(kind) for kind in kinds]
