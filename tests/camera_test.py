@@ -3,14 +3,7 @@ import pytest
 
 from tfpose import camera
 from tfpose.data import h36m
-
-
-def _random_rotation(rng):
-    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
-    q *= np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] *= -1
-    return q
+from tfpose.testing import random_rotation
 
 
 def _np_project(points, f, c, k=None, p=None):
@@ -30,7 +23,7 @@ def _np_project(points, f, c, k=None, p=None):
 
 def test_world_camera_round_trip():
     rng = np.random.default_rng(0)
-    rotation = _random_rotation(rng)
+    rotation = random_rotation(rng)
     position = rng.normal(size=3)
     points = rng.normal(size=(4, 17, 3))
     cam = camera.world_to_camera(points, rotation, position).numpy()

@@ -4,14 +4,7 @@ import pytest
 import tensorflow as tf
 
 from tfpose import metrics
-
-
-def _random_rotation(rng):
-    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
-    q *= np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] *= -1
-    return q
+from tfpose.testing import random_rotation
 
 
 def _poses(seed, shape=(6, 17, 3)):
@@ -54,11 +47,11 @@ def test_p_mpjpe_invariant_to_similarity_of_prediction():
     rng = np.random.default_rng(3)
     p, t = _poses(4), _poses(5)
     base = metrics.p_mpjpe(p, t)
-    transformed = 1.7 * p @ _random_rotation(rng).T + [0.3, -2.0, 5.0]
+    transformed = 1.7 * p @ random_rotation(rng).T + [0.3, -2.0, 5.0]
     assert metrics.p_mpjpe(transformed, t) == pytest.approx(base, rel=1e-9)
     # A similarity of the target itself is recovered exactly.
     target = _poses(6)
-    pred = 0.6 * target @ _random_rotation(rng).T + [1.0, 0.0, -1.0]
+    pred = 0.6 * target @ random_rotation(rng).T + [1.0, 0.0, -1.0]
     assert metrics.p_mpjpe(pred, target) == pytest.approx(0.0, abs=1e-9)
     assert metrics.p_mpjpe(p, t) <= metrics.n_mpjpe(p, t) + 1e-12
 
