@@ -1,0 +1,103 @@
+"""The residual module DG-Net wraps around every graph convolution."""
+
+import keras
+from keras import ops
+
+from tfpose import skeleton as skeleton_lib
+from tfpose.layers.dynamic_spatial_graph_conv import DynamicSpatialGraphConv
+from tfpose.layers.dynamic_temporal_graph_conv import DynamicTemporalGraphConv
+from tfpose.layers.fixed_spatial_graph_conv import FixedSpatialGraphConv
+from tfpose.layers.fixed_temporal_graph_conv import FixedTemporalGraphConv
+
+KINDS = ("fsg", "dsg", "ftg", "dtg")
+
+
+@keras.saving.register_keras_serializable(package="tfpose")
+class GraphResidualModule(keras.layers.Layer):
+    """Two graph convolutions of one kind in a residual module.
+
+        h = ReLU(BN(conv_1(x)))
+        y = ReLU(x + Dropout(BN(conv_2(h))))
+
+    "For each type of graph convolution in a dynamical unit, we use the
+    residual-style module built by two layers with 128 feature channels"
+    (DG-Net, section III-C), in the style of Zhao et al.'s SemGCN.
+
+    Args:
+        kind: `"fsg"`, `"dsg"`, `"ftg"` or `"dtg"`.
+        filters: channels (128 in the paper); the input must have as many.
+        k: neighbours of the dynamic kinds.
+        graph, weighting, seed: of the dynamic kinds (see
+            `DynamicSpatialGraphConv`).
+        dropout: dropout rate before the residual sum.
+        parents: the joint tree, for `"fsg"`.
+        kernel_regularizer: for the convolution kernels.
+
+    Call arguments:
+        inputs: `[B, T, J, filters]`.
+        training: batch-norm and dropout mode.
+
+    Returns:
+        `[B, T, J, filters]`.
+    """
+
+    def __init__(self, kind, filters=128, k=3, graph="knn", weighting="fc", dropout=0.0,
+                 parents=skeleton_lib.H36M.parents, kernel_regularizer=None, seed=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if kind not in KINDS:
+            raise ValueError(f"Unknown graph convolution {kind!r}; expected one of {KINDS}.")
+        self.kind = kind
+        self.filters = int(filters)
+        self.k = int(k)
+        self.graph = graph
+        self.weighting = weighting
+        self.dropout = float(dropout)
+        self.parents = tuple(int(p) for p in parents)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.seed = seed
+        policy = self.dtype_policy
+
+        def conv(name, seed_offset):
+            common = dict(use_bias=False, kernel_regularizer=self.kernel_regularizer,
+                          dtype=policy, name=name)
+            dynamic = dict(k=self.k, graph=graph, weighting=weighting,
+                           seed=None if seed is None else seed + seed_offset)
+            if kind == "fsg":
+                return FixedSpatialGraphConv(self.filters, parents=self.parents, **common)
+            if kind == "ftg":
+                return FixedTemporalGraphConv(self.filters, **common)
+            if kind == "dsg":
+                return DynamicSpatialGraphConv(self.filters, **dynamic, **common)
+            return DynamicTemporalGraphConv(self.filters, **dynamic, **common)
+
+        self.conv_1 = conv("conv_1", 0)
+        self.conv_2 = conv("conv_2", 1)
+        self.norm_1 = keras.layers.BatchNormalization(dtype=policy, name="norm_1")
+        self.norm_2 = keras.layers.BatchNormalization(dtype=policy, name="norm_2")
+        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=policy, name="dropout")
+
+    def build(self, input_shape):
+        if input_shape[-1] != self.filters:
+            raise ValueError(
+                f"GraphResidualModule needs {self.filters} input channels, got {input_shape[-1]}.")
+        for layer in (self.conv_1, self.norm_1, self.conv_2, self.norm_2):
+            layer.build(input_shape)
+
+    def call(self, inputs, training=None):
+        h = ops.relu(self.norm_1(self.conv_1(inputs), training=training))
+        h = self.dropout_layer(self.norm_2(self.conv_2(h), training=training), training=training)
+        return ops.relu(inputs + h)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "kind": self.kind, "filters": self.filters, "k": self.k, "graph": self.graph,
+            "weighting": self.weighting, "dropout": self.dropout, "parents": list(self.parents),
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            "seed": self.seed,
+        })
+        return config
