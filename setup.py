@@ -29,6 +29,6 @@ setuptools.setup(
         "tensorflow-graphics==2021.12.3",
     ],
     extras_require={
-        "test": ["pytest>=8"],
+        "test": ["pytest>=8", "ai-edge-litert>=2.3"],
     },
 )

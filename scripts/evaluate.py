@@ -5,9 +5,9 @@
         --checkpoint=runs/ugcn_hdm05/checkpoints/best.keras --output_json=best.json
 
 Reads the run's flags.cfg for the data settings, lifts every test camera view
-with sliding windows of --num_frames frames and step --eval_step, averaging
-the overlapping predictions, with flip test-time augmentation
-(--eval_flip), and reports MPJPE, P-MPJPE, N-MPJPE and MPJVE (mm), PCK@150mm
+with the model's protocol (UGCN: sliding windows of --num_frames frames and
+step --eval_step, averaging the overlapping predictions; DG-Net: a window
+around every frame), with flip test-time augmentation (--eval_flip), and reports MPJPE, P-MPJPE, N-MPJPE and MPJVE (mm), PCK@150mm
 and AUC (%), per action and overall, on stdout and as JSON.
 """
 
@@ -40,7 +40,7 @@ def main(argv):
     model = keras.models.load_model(checkpoint)
     sequences = sources.load_sequences(FLAGS.dataset, _SPLIT.value, **tfpose_flags.data_kwargs())
     summary = runner.evaluate_model(model, sequences, FLAGS.num_frames, FLAGS.eval_step,
-                                    FLAGS.eval_flip)
+                                    FLAGS.eval_flip, protocol=runner.PROTOCOLS[FLAGS.model])
     summary["checkpoint"] = checkpoint
     summary["split"] = _SPLIT.value
     print(evaluation.format_table(summary, ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "pck", "auc")))

@@ -39,7 +39,7 @@ def main(argv):
     schedule = training.learning_rate_schedule(
         FLAGS.learning_rate, steps, FLAGS.lr_schedule, FLAGS.lr_decay_epochs, FLAGS.lr_decay_rate)
     model = runner.build_model(FLAGS.model, tfpose_flags.model_kwargs(),
-                               tfpose_flags.loss_kwargs(), schedule)
+                               tfpose_flags.loss_kwargs(), schedule, FLAGS.dgnet_block_weight)
     logging.info("%s: %d parameters, %d steps per epoch", FLAGS.model, model.count_params(), steps)
     runner.fit(model, train_ds, val_ds, model_dir=model_dir, epochs=FLAGS.epochs,
                steps_per_epoch=steps, backup_every_steps=FLAGS.backup_every_steps,
@@ -47,7 +47,7 @@ def main(argv):
     runner.save_model(model, runner.final_model_path(model_dir))
     if FLAGS.evaluate:
         summary = runner.evaluate_model(model, test, FLAGS.num_frames, FLAGS.eval_step,
-                                        FLAGS.eval_flip)
+                                        FLAGS.eval_flip, protocol=runner.PROTOCOLS[FLAGS.model])
         print(evaluation.format_table(summary))
         fileio.write_json(os.path.join(model_dir, "metrics.json"), summary)
 

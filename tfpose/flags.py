@@ -70,6 +70,20 @@ def define_model_flags():
     flags.DEFINE_bool("ugcn_merge", True, "Use the merging stage (Table 4 ablation).")
     flags.DEFINE_bool("ugcn_spatial_graph", True,
                       "Use the skeleton graph; off = joints independent (Table 4 ablation).")
+    # DG-Net (Zhang et al. 2021). Defaults are the paper's.
+    flags.DEFINE_integer("dgnet_channels", 128, "DG-Net feature width.", lower_bound=1)
+    flags.DEFINE_integer("dgnet_blocks", 5, "DG-Conv blocks (Table IX ablation).", lower_bound=1)
+    flags.DEFINE_integer("dgnet_k_spatial", 3, "Neighbours in DSG (Table VI).", lower_bound=1)
+    flags.DEFINE_integer("dgnet_k_temporal", 4, "Neighbours in DTG (Table VI).", lower_bound=1)
+    flags.DEFINE_enum("dgnet_graph", "dynamic", ["dynamic", "fixed", "full", "random"],
+                      "Graph style (Table VII ablation).")
+    flags.DEFINE_enum("dgnet_weighting", "fc", ["fc", "none"],
+                      "Edge weighting of the dynamic graphs (Table VIII ablation).")
+    flags.DEFINE_bool("dgnet_non_local", True, "Spatial non-local blocks (Table XI).")
+    flags.DEFINE_bool("dgnet_multi_level", True,
+                      "Block-level heads and their losses (Eq. 17; Table XI).")
+    flags.DEFINE_float("dgnet_block_weight", 0.1, "lambda of the block-level losses (Eq. 17).",
+                       lower_bound=0.0)
     flags.DEFINE_integer("temporal_kernel", 5, "Temporal kernel size.", lower_bound=1)
     flags.DEFINE_float("dropout", 0.5, "Dropout rate.", lower_bound=0.0, upper_bound=1.0)
     flags.DEFINE_float("weight_decay", 1e-5, "Weight decay on convolution kernels.",
@@ -122,6 +136,20 @@ def model_kwargs(flag_values=flags.FLAGS):
             merge=flag_values.ugcn_merge,
             spatial_graph=flag_values.ugcn_spatial_graph,
             temporal_kernel=flag_values.temporal_kernel,
+            dropout=flag_values.dropout,
+            weight_decay=flag_values.weight_decay,
+        )
+    if flag_values.model == "dgnet":
+        return dict(
+            num_frames=flag_values.num_frames,
+            channels=flag_values.dgnet_channels,
+            num_blocks=flag_values.dgnet_blocks,
+            k_spatial=flag_values.dgnet_k_spatial,
+            k_temporal=flag_values.dgnet_k_temporal,
+            graph=flag_values.dgnet_graph,
+            weighting=flag_values.dgnet_weighting,
+            non_local=flag_values.dgnet_non_local,
+            multi_level=flag_values.dgnet_multi_level,
             dropout=flag_values.dropout,
             weight_decay=flag_values.weight_decay,
         )

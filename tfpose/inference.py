@@ -1,10 +1,19 @@
 """Lifting whole variable-length sequences with a fixed-length model.
 
-UGCN's protocol (paper, section 3.2): slide a window of `T` frames over the
-sequence with a step of 5 frames, lift every window, and average the
-predictions each frame receives. With flip augmentation every window is
-also lifted mirrored, the output mirrored back, and the two averaged.
+Two protocols:
+
+- `"average"`, UGCN's (paper, section 3.2): slide a window of `T` frames over
+  the sequence with a step of 5 frames, lift every window, and average the
+  predictions each frame receives.
+- `"center"`, DG-Net's: one window around every frame (edge-padded at the
+  ends, the frame at position `T // 2`), keeping the prediction of that
+  frame only.
+
+With flip augmentation every window is also lifted mirrored, the output
+mirrored back, and the two averaged.
 """
+
+PROTOCOLS = ("average", "center")
 
 import numpy as np
 import tensorflow as tf
@@ -35,15 +44,20 @@ class SequenceLifter:
         step: frames between window starts (5 in UGCN's protocol); the last
             window is aligned to the sequence's end so every frame is
             covered. Sequences shorter than `num_frames` are edge-padded.
+            Unused by the `"center"` protocol.
+        protocol: `"average"` or `"center"` (see the module docstring).
         flip: flip test-time augmentation.
         batch_size: windows per model call.
         skeleton: for the flip.
     """
 
     def __init__(self, model, num_frames, step=5, flip=True, batch_size=256,
-                 skeleton=skeleton_lib.H36M):
+                 skeleton=skeleton_lib.H36M, protocol="average"):
         if step < 1 or num_frames < 1 or batch_size < 1:
             raise ValueError("`num_frames`, `step` and `batch_size` must be >= 1.")
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"Unknown protocol {protocol!r}; expected one of {PROTOCOLS}.")
+        self.protocol = protocol
         self.num_frames = int(num_frames)
         self.step = int(step)
         self.batch_size = int(batch_size)
@@ -55,8 +69,13 @@ class SequenceLifter:
         """`[T, J, 2]` normalised 2D -> `[T, J, 3]` root-relative 3D (numpy)."""
         x = check_poses(keypoints_2d, 2, "keypoints_2d", self.num_joints)
         length = len(x)
-        starts = windows.window_starts(length, self.num_frames, self.step, "valid")
-        padded = windows.edge_pad(x, 0, max(0, self.num_frames - length))
+        if self.protocol == "center":
+            before, after = windows.pad_amounts(length, self.num_frames, "same")
+            starts = windows.window_starts(length, self.num_frames, 1, "same")
+            padded = windows.edge_pad(x, before, after)
+        else:
+            starts = windows.window_starts(length, self.num_frames, self.step, "valid")
+            padded = windows.edge_pad(x, 0, max(0, self.num_frames - length))
         index = starts[:, None] + self._offsets[None, :]
         total = np.zeros((len(padded), x.shape[1], 3), np.float64)
         count = np.zeros((len(padded), 1, 1), np.float64)
@@ -70,6 +89,14 @@ class SequenceLifter:
             else:
                 valid = len(batch_index)
             y = self._predict(tf.constant(padded[batch_index])).numpy()[:valid]
+            if self.protocol == "center":
+                # Window w is centred on frame w: keep that frame only.
+                frames = starts[begin : begin + valid]
+                total[frames] = y[:, self.num_frames // 2]
+                count[frames] = 1.0
+                continue
             np.add.at(total, batch_index[:valid].reshape(-1), y.reshape(-1, *y.shape[2:]))
             np.add.at(count, batch_index[:valid].reshape(-1), 1.0)
+        if self.protocol == "center":
+            return total[:length].astype(np.float32)
         return (total[:length] / count[:length]).astype(np.float32)

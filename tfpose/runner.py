@@ -6,30 +6,64 @@ import keras
 
 from tfpose import evaluation, fileio, inference, losses, metrics, training
 from tfpose.data import pipeline
-from tfpose.models import MODELS
+from tfpose.models import MODELS, inference_model
+
+# How each model lifts whole sequences (see tfpose.inference).
+PROTOCOLS = {"ugcn": "average", "dgnet": "center"}
 
 
 def views_of(sequences):
     return [v for s in sequences for v in s.views]
 
 
-def build_model(name, model_kwargs, loss_kwargs, learning_rate):
-    """A compiled model: Adam, `MotionLoss`, MPJPE / P-MPJPE / MPJVE metrics."""
+def output_names(model):
+    """Names of a dict-output model's outputs, or `None` for one output."""
+    return sorted(model.output) if isinstance(model.output, dict) else None
+
+
+def build_model(name, model_kwargs, loss_kwargs, learning_rate, head_weight=0.1):
+    """A compiled model: Adam, `MotionLoss`, MPJPE / P-MPJPE / MPJVE metrics.
+
+    A model with several outputs (DG-Net's multi-level supervision) gets
+    the same loss on each, weighted 1 for `"network"` and `head_weight`
+    (DG-Net's lambda) for the others, and metrics on `"network"` only.
+    """
     if name not in MODELS:
         raise ValueError(f"Unknown model {name!r}; expected one of {sorted(MODELS)}.")
     model = MODELS[name](**model_kwargs)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss=losses.MotionLoss(**loss_kwargs),
-        metrics=metrics.pose_metrics(),
-    )
+    names = output_names(model)
+    loss = losses.MotionLoss(**loss_kwargs)
+    if names is None:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss,
+                      metrics=metrics.pose_metrics())
+    else:
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss={n: losses.MotionLoss(**loss_kwargs) for n in names},
+            loss_weights={n: 1.0 if n == "network" else head_weight for n in names},
+            metrics={"network": metrics.pose_metrics()},
+        )
     return model
 
 
-def evaluate_model(model, sequences, num_frames, step=5, flip=True, batch_size=256):
+def match_targets(dataset, model):
+    """Repeats the target for every output of a multi-output model."""
+    names = output_names(model)
+    if names is None:
+        return dataset
+    return dataset.map(lambda x, y: (x, {n: y for n in names}))
+
+
+def monitor_name(model, validation):
+    prefix = "val_" if validation else ""
+    return prefix + ("network_mpjpe" if output_names(model) else "mpjpe")
+
+
+def evaluate_model(model, sequences, num_frames, step=5, flip=True, batch_size=256,
+                   protocol="average"):
     """Sequence evaluation (sliding windows, flip) in millimetres."""
-    lifter = inference.SequenceLifter(model, num_frames, step=step, flip=flip,
-                                      batch_size=batch_size)
+    lifter = inference.SequenceLifter(inference_model(model), num_frames, step=step, flip=flip,
+                                      batch_size=batch_size, protocol=protocol)
     return evaluation.to_millimetres(evaluation.evaluate_sequences(lifter, sequences))
 
 
@@ -69,8 +103,10 @@ def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, st
 def fit(model, train_ds, val_ds, *, model_dir, epochs, steps_per_epoch, backup_every_steps=0,
         verbose=1):
     """`model.fit` with the standard callbacks; returns the History."""
-    monitor = "val_mpjpe" if val_ds is not None else "mpjpe"
+    monitor = monitor_name(model, val_ds is not None)
     callbacks = training.build_callbacks(model_dir, monitor, backup_every_steps)
+    train_ds = match_targets(train_ds, model)
+    val_ds = None if val_ds is None else match_targets(val_ds, model)
     return model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                      validation_data=val_ds, callbacks=callbacks, verbose=verbose)
 

@@ -19,7 +19,7 @@ class FixedSpatialGraphConv(keras.layers.Layer):
         filters: output channels `D`.
         parents: the joint tree (H36M by default).
         use_bias: add a bias.
-        kernel_regularizer: for `Theta`.
+        kernel_regularizer, kernel_initializer: for `Theta`.
 
     Call arguments:
         inputs: `[B, T, J, C]`.
@@ -32,12 +32,13 @@ class FixedSpatialGraphConv(keras.layers.Layer):
     """
 
     def __init__(self, filters, parents=skeleton_lib.H36M.parents, use_bias=True,
-                 kernel_regularizer=None, **kwargs):
+                 kernel_regularizer=None, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
         self.filters = int(filters)
         self.parents = tuple(int(p) for p in parents)
         self.use_bias = bool(use_bias)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
         names = tuple(str(j) for j in range(len(self.parents)))
         self._matrix = skeleton_lib.normalized_adjacency(
             skeleton_lib.Skeleton(names, self.parents, (), ()))
@@ -51,7 +52,7 @@ class FixedSpatialGraphConv(keras.layers.Layer):
             initializer=keras.initializers.Constant(self._matrix), trainable=False)
         self.kernel = self.add_weight(
             name="kernel", shape=(input_shape[-1], self.filters),
-            initializer="glorot_uniform", regularizer=self.kernel_regularizer)
+            initializer=self.kernel_initializer, regularizer=self.kernel_regularizer)
         self.bias = (self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
                      if self.use_bias else None)
 
@@ -67,5 +68,6 @@ class FixedSpatialGraphConv(keras.layers.Layer):
         config.update({
             "filters": self.filters, "parents": list(self.parents), "use_bias": self.use_bias,
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
         })
         return config
