@@ -128,6 +128,6 @@ def edge_scores(dense, centres, others, indices):
     channels = centres.shape[-1]
     kernel = dense.kernel
     own = ops.matmul(centres, kernel[:channels])  # [B, T, J, 1]
-    theirs = ops.matmul(others, kernel[channels:])[..., 0]  # [B, T, J]
-    gathered = ops.take_along_axis(ops.expand_dims(theirs, -2), indices, axis=-1)
+    theirs = ops.matmul(others, kernel[channels:])  # [B, T, J, 1]
+    gathered = knn.gather_neighbors(theirs, indices)[..., 0]  # [B, T, J, K]
     return ops.sigmoid(own + gathered + dense.bias)

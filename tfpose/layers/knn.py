@@ -35,6 +35,16 @@ def random_indices(shape, k, seed):
 
 
 def gather_neighbors(x, indices):
-    """Features of the neighbours: `x [..., J, C]`, `indices [..., J, k]` ->
-    `[..., J, k, C]`."""
-    return ops.take_along_axis(ops.expand_dims(x, -3), ops.expand_dims(indices, -1), axis=-2)
+    """Features of the neighbours: `x [B, T, J, C]`, `indices [B, T, J, k]` ->
+    `[B, T, J, k, C]`.
+
+    One `take` from the flattened joints, with per-frame offsets added to
+    the indices. (`take_along_axis` on the broadcast `[B, T, J, J, C]` would
+    materialise J copies of every frame and was several times slower.)
+    """
+    shape = ops.shape(x)
+    frames = shape[0] * shape[1]
+    flat = ops.reshape(x, (-1, x.shape[-1]))
+    offsets = ops.reshape(ops.arange(frames, dtype=indices.dtype) * shape[2],
+                          (shape[0], shape[1], 1, 1))
+    return ops.take(flat, offsets + indices, axis=0)
