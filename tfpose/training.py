@@ -49,7 +49,11 @@ def build_callbacks(model_dir, monitor="val_mpjpe", backup_every_steps=0):
     """
     checkpoints = os.path.join(model_dir, "checkpoints")
     os.makedirs(checkpoints, exist_ok=True)
+    # The CSV row of an epoch is written before its backup: a run killed
+    # between the two repeats that epoch (and logs it twice) rather than
+    # resuming past an epoch that has no row.
     return [
+        keras.callbacks.CSVLogger(os.path.join(model_dir, "training.csv"), append=True),
         keras.callbacks.BackupAndRestore(
             os.path.join(model_dir, "backup"),
             save_freq=backup_every_steps if backup_every_steps else "epoch",
@@ -60,6 +64,5 @@ def build_callbacks(model_dir, monitor="val_mpjpe", backup_every_steps=0):
             os.path.join(checkpoints, "best.keras"), monitor=monitor, mode="min",
             save_best_only=True,
         ),
-        keras.callbacks.CSVLogger(os.path.join(model_dir, "training.csv"), append=True),
         keras.callbacks.TensorBoard(os.path.join(model_dir, "logs")),
     ]
