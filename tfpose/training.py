@@ -1,8 +1,14 @@
 """Training helpers: optimiser and schedule, callbacks. Reads no flags."""
 
+import json
 import os
+import shutil
+import tempfile
+import uuid
 
 import keras
+
+from tfpose import fileio
 
 SCHEDULES = ("constant", "piecewise", "exponential")
 
@@ -25,7 +31,10 @@ def learning_rate_schedule(learning_rate, steps_per_epoch, schedule="constant",
         epochs = sorted(int(e) for e in decay_epochs)
         if not epochs:
             raise ValueError("The piecewise schedule needs `decay_epochs`.")
-        boundaries = [e * steps_per_epoch for e in epochs]
+        # The optimiser passes the number of finished steps; the first step
+        # of epoch e (0-based) sees e * steps_per_epoch, and Keras switches
+        # values only after a boundary, hence the -1.
+        boundaries = [e * steps_per_epoch - 1 for e in epochs]
         values = [float(learning_rate) * decay_rate**i for i in range(len(epochs) + 1)]
         return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
     if schedule == "exponential":
@@ -35,14 +44,53 @@ def learning_rate_schedule(learning_rate, steps_per_epoch, schedule="constant",
     raise ValueError(f"Unknown schedule {schedule!r}; expected one of {SCHEDULES}.")
 
 
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` whose backup survives a kill at any moment.
+
+    Keras writes the backup's weights file in place, so a process killed
+    while writing it leaves a corrupt file that the next start cannot read
+    (seen in tests: "bad object header version number"), and weights and
+    epoch counter can disagree. This version writes weights and metadata
+    into a fresh directory, then switches an atomically replaced pointer
+    file `current` to it: a restart finds either the previous backup or
+    the new one, whole.
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch"):
+        super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=True)
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=".staging-", dir=self.backup_dir)
+        self.model.save_weights(os.path.join(staging, "latest.weights.h5"), overwrite=True)
+        with open(os.path.join(staging, "training_metadata.json"), "w") as f:
+            json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, f)
+        name = f"state-{uuid.uuid4().hex}"
+        os.replace(staging, os.path.join(self.backup_dir, name))
+        fileio.write_text(os.path.join(self.backup_dir, "current"), name)
+        for entry in os.listdir(self.backup_dir):
+            if entry != name and entry != "current":
+                shutil.rmtree(os.path.join(self.backup_dir, entry), ignore_errors=True)
+
+    def _load_model(self):
+        pointer = os.path.join(self.backup_dir, "current")
+        if not os.path.exists(pointer):
+            return
+        with open(pointer) as f:
+            state = os.path.join(self.backup_dir, f.read().strip())
+        self._weights_path = os.path.join(state, "latest.weights.h5")
+        self._training_metadata_path = os.path.join(state, "training_metadata.json")
+        super()._load_model()
+
+
 def build_callbacks(model_dir, monitor="val_mpjpe", backup_every_steps=0):
     """The standard callbacks of a training run in `model_dir`.
 
     - `checkpoints/last.keras` after every epoch and `checkpoints/best.keras`
       when `monitor` improves (`.keras` files that
       `keras.models.load_model` restores with their loss);
-    - `BackupAndRestore` in `backup/`: a killed run started again with the
-      same command resumes from the last backup (every epoch, or every
+    - `AtomicBackupAndRestore` in `backup/`: a killed run started again with
+      the same command resumes from the last backup (every epoch, or every
       `backup_every_steps` steps);
     - TensorBoard logs in `logs/`, a CSV log `training.csv` (appended to on
       resumption), and `TerminateOnNaN`.
@@ -54,7 +102,7 @@ def build_callbacks(model_dir, monitor="val_mpjpe", backup_every_steps=0):
     # resuming past an epoch that has no row.
     return [
         keras.callbacks.CSVLogger(os.path.join(model_dir, "training.csv"), append=True),
-        keras.callbacks.BackupAndRestore(
+        AtomicBackupAndRestore(
             os.path.join(model_dir, "backup"),
             save_freq=backup_every_steps if backup_every_steps else "epoch",
         ),

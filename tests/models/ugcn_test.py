@@ -72,4 +72,7 @@ def test_tiny_training_run_loss_falls():
     model.compile(keras.optimizers.Adam(3e-3), loss=losses.MotionLoss(intervals=(4, 8)))
     history = model.fit(ds, epochs=6, verbose=0).history["loss"]
     assert np.isfinite(history).all()
-    assert history[-1] < 0.5 * history[0]
+    # The regressor starts at zero output, so the first loss is already
+    # that of "every joint at the root"; training must still cut it well.
+    assert history[-1] < 0.7 * history[0]
+    assert history[-1] < min(history[:3])
