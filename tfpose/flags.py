@@ -78,7 +78,7 @@ def define_model_flags():
     flags.DEFINE_enum("dgnet_graph", "dynamic", ["dynamic", "fixed", "full", "random"],
                       "Graph style (Table VII ablation).")
     flags.DEFINE_enum("dgnet_weighting", "fc", ["fc", "none"],
-                      "Edge weighting of the dynamic graphs (Table VIII ablation).")
+                      "Edge weighting of the dynamic graphs (Table VII ablation).")
     flags.DEFINE_bool("dgnet_non_local", True, "Spatial non-local blocks (Table XI).")
     flags.DEFINE_bool("dgnet_multi_level", True,
                       "Block-level heads and their losses (Eq. 17; Table XI).")

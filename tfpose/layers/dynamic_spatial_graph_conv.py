@@ -50,9 +50,9 @@ class DynamicSpatialGraphConv(keras.layers.Layer):
     Args:
         filters: output channels `D`.
         k: neighbours per joint (3 in the paper), `1 <= k <= J`.
-        graph: `"knn"` (the paper), or the ablations of Table VI: `"full"`
+        graph: `"knn"` (the paper), or the ablations of Table VII: `"full"`
             (every joint) and `"random"` (k random joints per call).
-        weighting: `"fc"` (Eq. 5) or `"none"` (`B_t = D_t`; Table VIII).
+        weighting: `"fc"` (Eq. 5) or `"none"` (`B_t = D_t`; Table VII).
         use_bias: add a bias.
         kernel_regularizer: for `Phi`.
         seed: seed of the `"random"` graph.

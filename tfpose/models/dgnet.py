@@ -36,7 +36,7 @@ class DGNet(keras.Model):
     Ablations: `k_spatial`, `k_temporal` (Table VI), `graph` (Table VII:
     `"dynamic"` kNN graphs, `"fixed"` skeleton/identity only, i.e. DSG and
     DTG replaced by FSG and FTG, `"full"` all joints, `"random"` random
-    neighbours), `weighting` (Table VIII: `"fc"` or `"none"`), `num_blocks`
+    neighbours), `weighting` (Table VII: `"fc"` or `"none"`), `num_blocks`
     and `num_frames` (Table IX), `non_local` and `multi_level` (Table XI).
 
     Args:
