@@ -107,7 +107,7 @@ def test_sequence_dataset():
         (np.zeros((5, 17, 2)), "3 coordinates"),
         (np.zeros((0, 17, 3)), "no frames"),
         (np.full((5, 17, 3), np.nan), "NaN"),
-        (np.full((5, 17, 3), np.inf), "inf"),
+        (np.full((5, 17, 3), np.inf), "contains inf values in 5 frame"),
     ],
 )
 def test_check_poses_errors(array, match):

@@ -11,7 +11,7 @@ import numpy as np
 from tfpose import skeleton as skeleton_lib
 
 
-def check_poses(array, channels, name="poses", num_joints=17, allow_nan=False):
+def check_poses(array, channels, name="poses", num_joints=17):
     """Validates a pose array `[T, J, C]` and returns it as float32.
 
     Raises:
@@ -39,11 +39,10 @@ def check_poses(array, channels, name="poses", num_joints=17, allow_nan=False):
         raise ValueError(f"`{name}` must be numeric, got dtype {a.dtype}.")
     a = a.astype(np.float32)
     bad = ~np.isfinite(a)
-    if allow_nan:
-        bad &= ~np.isnan(a)
     if bad.any():
         frames = np.unique(np.nonzero(bad)[0])
-        kind = "inf" if allow_nan or np.isinf(a[bad]).any() else "NaN or inf"
+        found = [k for k, f in (("NaN", np.isnan), ("inf", np.isinf)) if f(a[bad]).any()]
+        kind = " and ".join(found)
         raise ValueError(
             f"`{name}` contains {kind} values in {len(frames)} frame(s), "
             f"first at frame {frames[0]}."
