@@ -27,6 +27,7 @@ def main(argv):
     model_dir = FLAGS.model_dir
     tfpose_flags.write_flagfile(os.path.join(model_dir, "flags.cfg"))
     data = tfpose_flags.data_kwargs()
+    model_kwargs = tfpose_flags.model_kwargs()
     train = sources.load_sequences(FLAGS.dataset, "train", **data)
     test = sources.load_sequences(FLAGS.dataset, "test", **data) if (
         FLAGS.validate or FLAGS.evaluate) else []
@@ -35,10 +36,11 @@ def main(argv):
         batch_size=FLAGS.batch_size, stride=FLAGS.stride, seed=FLAGS.seed, flip=FLAGS.flip,
         noise_std=FLAGS.noise_std, steps_per_epoch=FLAGS.steps_per_epoch,
         validation_steps=FLAGS.validation_steps,
+        intrinsics=runner.takes_intrinsics(model_kwargs),
     )
     schedule = training.learning_rate_schedule(
         FLAGS.learning_rate, steps, FLAGS.lr_schedule, FLAGS.lr_decay_epochs, FLAGS.lr_decay_rate)
-    model = runner.build_model(FLAGS.model, tfpose_flags.model_kwargs(),
+    model = runner.build_model(FLAGS.model, model_kwargs,
                                tfpose_flags.loss_kwargs(), schedule, FLAGS.dgnet_block_weight)
     logging.info("%s: %d parameters, %d steps per epoch", FLAGS.model, model.count_params(), steps)
     runner.fit(model, train_ds, val_ds, model_dir=model_dir, epochs=FLAGS.epochs,

@@ -113,6 +113,20 @@ def image_coordinates(normalized, width, height):
     )
 
 
+def normalized_intrinsics(focal, center, width, height):
+    """`[4]` float32 `(f_x, f_y, c_x, c_y)` in normalised screen coordinates.
+
+    With `u = f X / Z + c` in pixels, normalising both sides gives
+    `u_n = (2 f / w) X / Z + (2 c / w - [1, h / w])`: the pinhole model in
+    the coordinates the lifters see (DG-Net's balanced output uses it).
+    """
+    focal = np.asarray(focal, np.float32).reshape(2)
+    center = np.asarray(center, np.float32).reshape(2)
+    width, height = float(width), float(height)
+    return np.concatenate([2.0 * focal / width,
+                           normalize_screen_coordinates(center, width, height)]).astype(np.float32)
+
+
 def look_at(eye, target, up=(0.0, 0.0, 1.0)):
     """World -> camera rotation `[3, 3]` of a camera at `eye` facing `target`.
 
@@ -188,6 +202,9 @@ class Camera:
 
     def normalize(self, pixels):
         return normalize_screen_coordinates(pixels, self.width, self.height)
+
+    def normalized_intrinsics(self):
+        return normalized_intrinsics(self.focal, self.center, self.width, self.height)
 
     def unnormalize(self, normalized):
         return image_coordinates(normalized, self.width, self.height)

@@ -11,7 +11,9 @@ def evaluate_sequences(lift, sequences):
     """Lifts every camera view of `sequences` and scores it.
 
     Args:
-        lift: callable `[T, J, 2] -> [T, J, 3]` (e.g. `SequenceLifter`).
+        lift: callable `[T, J, 2] -> [T, J, 3]` (e.g. `SequenceLifter`);
+            one with a true `needs_intrinsics` attribute also gets
+            `intrinsics=` each view's normalised camera intrinsics.
         sequences: `tfpose.data.Sequence`s with views.
 
     Returns:
@@ -20,10 +22,15 @@ def evaluate_sequences(lift, sequences):
     """
     results = []
     frames = 0
+    with_intrinsics = getattr(lift, "needs_intrinsics", False)
     for sequence in sequences:
         for view in sequence.views:
             target = view.poses_3d - view.poses_3d[:, :1]
-            predicted = lift(view.keypoints_2d)
+            if with_intrinsics:
+                predicted = lift(view.keypoints_2d,
+                                 intrinsics=view.camera.normalized_intrinsics())
+            else:
+                predicted = lift(view.keypoints_2d)
             results.append((sequence.action, len(target), metrics.evaluate(predicted, target)))
             frames += len(target)
     if not results:

@@ -11,7 +11,7 @@ from absl import flags
 
 from tfpose import fileio
 from tfpose.data.sources import DATASETS
-from tfpose.models import MODELS, ugcn
+from tfpose.models import MODELS, dgnet, ugcn
 
 
 def define_data_flags():
@@ -75,10 +75,19 @@ def define_model_flags():
     flags.DEFINE_integer("dgnet_blocks", 5, "DG-Conv blocks (Table IX ablation).", lower_bound=1)
     flags.DEFINE_integer("dgnet_k_spatial", 3, "Neighbours in DSG (Table VI).", lower_bound=1)
     flags.DEFINE_integer("dgnet_k_temporal", 4, "Neighbours in DTG (Table VI).", lower_bound=1)
-    flags.DEFINE_enum("dgnet_graph", "dynamic", ["dynamic", "fixed", "full", "random"],
-                      "Graph style (Table VII ablation).")
-    flags.DEFINE_enum("dgnet_weighting", "fc", ["fc", "none"],
-                      "Edge weighting of the dynamic graphs (Table VII ablation).")
+    flags.DEFINE_enum("dgnet_graph", "dynamic", dgnet.GRAPHS,
+                      "Graph style of DSG and DTG (Table VII ablation).")
+    flags.DEFINE_enum("dgnet_weighting", "fc", dgnet.WEIGHTINGS,
+                      "Edge weighting of DSG and DTG: fully connected, embedded Gaussian or "
+                      "none (Table VII ablation).")
+    flags.DEFINE_list("dgnet_spatial_unit", ["fsg", "dsg"],
+                      "Graph convolutions of the dynamical spatial unit (Table VIII).")
+    flags.DEFINE_list("dgnet_temporal_unit", ["ftg", "dtg", "ftg"],
+                      "Graph convolutions of the dynamical temporal unit, may be empty "
+                      "(Table VIII).")
+    flags.DEFINE_bool("dgnet_balanced", False,
+                      "Balanced coordinate output: the model also takes the camera intrinsics "
+                      "(Table XI).")
     flags.DEFINE_bool("dgnet_non_local", True, "Spatial non-local blocks (Table XI).")
     flags.DEFINE_bool("dgnet_multi_level", True,
                       "Block-level heads and their losses (Eq. 17; Table XI).")
@@ -148,8 +157,11 @@ def model_kwargs(flag_values=flags.FLAGS):
             k_temporal=flag_values.dgnet_k_temporal,
             graph=flag_values.dgnet_graph,
             weighting=flag_values.dgnet_weighting,
+            spatial_unit=list(flag_values.dgnet_spatial_unit),
+            temporal_unit=list(flag_values.dgnet_temporal_unit),
             non_local=flag_values.dgnet_non_local,
             multi_level=flag_values.dgnet_multi_level,
+            balanced=flag_values.dgnet_balanced,
             dropout=flag_values.dropout,
             weight_decay=flag_values.weight_decay,
         )

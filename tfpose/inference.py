@@ -23,12 +23,22 @@ from tfpose.data import augment, windows
 from tfpose.data.sequence import check_poses
 
 
+def needs_intrinsics(model):
+    """Whether `model` takes `(keypoints_2d, intrinsics)` (DG-Net balanced)."""
+    return len(model.inputs) == 2
+
+
 def _predict_fn(model, flip, skeleton):
+    with_intrinsics = needs_intrinsics(model)
+
+    def run(x, k):
+        return model([x, k] if with_intrinsics else x, training=False)
+
     @tf.function(reduce_retracing=True)
-    def predict(x):
-        y = model(x, training=False)
+    def predict(x, k):
+        y = run(x, k)
         if flip:
-            mirrored = model(augment.flip(x, skeleton), training=False)
+            mirrored = run(augment.flip(x, skeleton), augment.flip_intrinsics(k))
             y = 0.5 * (y + augment.flip(mirrored, skeleton))
         return y
 
@@ -39,7 +49,9 @@ class SequenceLifter:
     """Lifts `[T, J, 2]` sequences of any length with sliding windows.
 
     Args:
-        model: a Keras model `[B, num_frames, J, 2] -> [B, num_frames, J, 3]`.
+        model: a Keras model `[B, num_frames, J, 2] -> [B, num_frames, J, 3]`
+            (or `([B, T, J, 2], intrinsics [B, 4]) -> ...`: then every call
+            needs the sequence's `intrinsics`).
         num_frames: its window length.
         step: frames between window starts (5 in UGCN's protocol); the last
             window is aligned to the sequence's end so every frame is
@@ -62,12 +74,26 @@ class SequenceLifter:
         self.step = int(step)
         self.batch_size = int(batch_size)
         self.num_joints = skeleton.num_joints
+        self.needs_intrinsics = needs_intrinsics(model)
         self._predict = _predict_fn(model, flip, skeleton)
         self._offsets = np.arange(self.num_frames)
 
-    def __call__(self, keypoints_2d):
-        """`[T, J, 2]` normalised 2D -> `[T, J, 3]` root-relative 3D (numpy)."""
+    def __call__(self, keypoints_2d, intrinsics=None):
+        """`[T, J, 2]` normalised 2D -> `[T, J, 3]` root-relative 3D (numpy).
+
+        `intrinsics`: the camera's normalised `(f_x, f_y, c_x, c_y)`, for a
+        model that takes them (ignored otherwise).
+        """
         x = check_poses(keypoints_2d, 2, "keypoints_2d", self.num_joints)
+        if self.needs_intrinsics:
+            if intrinsics is None:
+                raise ValueError("This model takes camera intrinsics: pass `intrinsics`.")
+            intrinsics = np.asarray(intrinsics, np.float32)
+            if intrinsics.shape != (4,) or not np.isfinite(intrinsics).all():
+                raise ValueError(f"`intrinsics` must be 4 finite numbers (f_x, f_y, c_x, c_y), "
+                                 f"got {intrinsics!r}.")
+        else:
+            intrinsics = np.zeros(4, np.float32)
         length = len(x)
         if self.protocol == "center":
             before, after = windows.pad_amounts(length, self.num_frames, "same")
@@ -88,7 +114,8 @@ class SequenceLifter:
                 valid = self.batch_size - fill
             else:
                 valid = len(batch_index)
-            y = self._predict(tf.constant(padded[batch_index])).numpy()[:valid]
+            k = np.broadcast_to(intrinsics, (len(batch_index), 4))
+            y = self._predict(tf.constant(padded[batch_index]), tf.constant(k)).numpy()[:valid]
             if self.protocol == "center":
                 # Window w is centred on frame w: keep that frame only.
                 frames = starts[begin : begin + valid]

@@ -73,12 +73,18 @@ def save_model(model, path):
         model.save(temporary)
 
 
+def takes_intrinsics(model_kwargs):
+    """Whether a model built from `model_kwargs` has a camera-intrinsics input."""
+    return bool(model_kwargs.get("balanced", False))
+
+
 def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, stride, seed,
-                   flip, noise_std, steps_per_epoch=0, validation_steps=0):
+                   flip, noise_std, steps_per_epoch=0, validation_steps=0, intrinsics=False):
     """Training and validation `tf.data` pipelines, and the steps per epoch."""
     train_ds = pipeline.make_dataset(
         views_of(train_sequences), num_frames=num_frames, batch_size=batch_size,
         training=True, stride=stride, seed=seed, flip=flip, noise_std=noise_std,
+        intrinsics=intrinsics,
     )
     full_epoch = int(train_ds.cardinality())
     if full_epoch < 1:
@@ -93,7 +99,7 @@ def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, st
     if val_sequences:
         val_ds = pipeline.make_dataset(
             views_of(val_sequences), num_frames=num_frames, batch_size=batch_size,
-            training=False, stride=num_frames, padding="valid",
+            training=False, stride=num_frames, padding="valid", intrinsics=intrinsics,
         )
         if validation_steps:
             val_ds = val_ds.take(validation_steps)

@@ -79,6 +79,41 @@ def test_training_dataset_is_static_seeded_and_augments():
     assert 0 < flips < 12
 
 
+def test_intrinsics_follow_views_and_flips():
+    from tfpose.layers.balanced_coordinates import balance
+
+    import dataclasses
+
+    # Off-centre principal points, so that a mirrored camera differs.
+    views = []
+    for i, view in enumerate(_views()):
+        camera = dataclasses.replace(view.camera, center=view.camera.center + [30.0 * i, -9.0])
+        views.append(View.from_camera(
+            camera, camera.camera_to_world(view.poses_3d)))
+    ds = pipeline.make_dataset(views, num_frames=8, batch_size=16, training=True, stride=2,
+                               flip=True, intrinsics=True, seed=1)
+    (x_spec, k_spec), _ = ds.element_spec
+    assert x_spec.shape == (16, 8, 17, 2) and k_spec.shape == (16, 4)
+    cameras = np.stack([v.camera.normalized_intrinsics() for v in views])
+    flipped = 0
+    for (x, k), y in ds.take(4):
+        # Every window's 2D is its 3D seen through its intrinsics (mirrored
+        # together), so the balanced output changes nothing.
+        np.testing.assert_allclose(balance(y, x, k), y, atol=2e-4)
+        k = k.numpy()
+        mirror = k * [1, 1, -1, 1]
+        for row, row_mirror in zip(k, mirror):
+            clean = np.abs(cameras - row).max(1).min() < 1e-6
+            flipped += not clean
+            assert clean or np.abs(cameras - row_mirror).max(1).min() < 1e-6
+    assert 0 < flipped < 64
+    seqs = list(pipeline.make_sequence_dataset(views, intrinsics=True))
+    np.testing.assert_allclose(seqs[1][0][1].numpy()[0], cameras[1])
+    with pytest.raises(ValueError, match="intrinsics"):
+        pipeline.make_dataset([(np.zeros((9, 17, 2)), np.zeros((9, 17, 3)))], num_frames=4,
+                              batch_size=2, training=False, intrinsics=True)
+
+
 def test_flip_twice_is_identity_and_mirrors():
     rng = np.random.default_rng(0)
     poses = rng.normal(size=(3, 5, 17, 3)).astype(np.float32)

@@ -13,40 +13,68 @@ def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def np_dsg(x, kernel, bias, score_kernel, score_bias, k):
-    """Eq. 3-7 with loops: kNN by feature distance, FC importance."""
+def np_scores(weights, centre, others):
+    """Edge weights of one joint's neighbours `others [K, C]` (Table VII)."""
+    if weights is None:
+        return np.ones(len(others))
+    if weights[0] == "fc":
+        _, kernel, bias = weights
+        return np.array([sigmoid(np.concatenate([centre, o]) @ kernel + bias)[0]
+                         for o in others])
+    _, theta, phi = weights
+    logits = np.array([(centre @ theta) @ (o @ phi) for o in others])
+    e = np.exp(logits - logits.max())
+    return e / e.sum()
+
+
+def np_neighbours(guide, i, graph, k):
+    """Neighbours of joint `i`: kNN in `guide [J, C]` or a 0/1 adjacency."""
+    if isinstance(graph, np.ndarray):
+        return np.flatnonzero(graph[i])
+    if graph == "full":
+        return np.arange(len(guide))
+    return np.argsort(np.linalg.norm(guide - guide[i], axis=-1))[:k]
+
+
+def edge_params(edge_layer):
+    if edge_layer.weighting == "none":
+        return None
+    if edge_layer.weighting == "fc":
+        return "fc", edge_layer.fc.kernel.numpy(), edge_layer.fc.bias.numpy()
+    return "eg", edge_layer.theta.kernel.numpy(), edge_layer.phi.kernel.numpy()
+
+
+def np_dsg(x, kernel, bias, weights, k, graph="knn", guide=None):
+    """Eq. 3-7 with loops: neighbours by feature distance (or a fixed
+    graph), weighted edges."""
+    guide = x if guide is None else guide
     b, t, j, c = x.shape
     out = np.zeros((b, t, j, kernel.shape[1]))
     for n in range(b):
         for f in range(t):
             for i in range(j):
-                d = np.linalg.norm(x[n, f] - x[n, f, i], axis=-1)
-                for nb in np.argsort(d)[:k]:
-                    r = 1.0 if score_kernel is None else sigmoid(
-                        np.concatenate([x[n, f, i], x[n, f, nb]]) @ score_kernel + score_bias)[0]
-                    out[n, f, i] += r * x[n, f, nb] @ kernel
+                nbs = np_neighbours(guide[n, f], i, graph, k)
+                w = np_scores(weights, x[n, f, i], x[n, f, nbs])
+                out[n, f, i] = (w[:, None] * (x[n, f, nbs] @ kernel)).sum(0)
     return out + bias
 
 
-def np_dtg(x, kc, kf, kb, bias, fw, fb, bw, bb, k):
+def np_dtg(x, kc, kf, kb, bias, forward, backward, k, graph="knn", guide=None):
     """Eq. 10-14 with loops; no t+1 at the last frame, no t-1 at the first."""
+    guide = x if guide is None else guide
     b, t, j, c = x.shape
     out = x @ kc + bias
     for n in range(b):
         for f in range(t):
             for i in range(j):
-                if f + 1 < t:
-                    motion = x[n, f + 1] - x[n, f]
-                    d = np.linalg.norm(motion - motion[i], axis=-1)
-                    for nb in np.argsort(d)[:k]:
-                        h = sigmoid(np.concatenate([x[n, f, i], x[n, f + 1, nb]]) @ fw + fb)[0]
-                        out[n, f, i] += h * x[n, f + 1, nb] @ kf
-                if f > 0:
-                    motion = x[n, f] - x[n, f - 1]
-                    d = np.linalg.norm(motion - motion[i], axis=-1)
-                    for nb in np.argsort(d)[:k]:
-                        h = sigmoid(np.concatenate([x[n, f, i], x[n, f - 1, nb]]) @ bw + bb)[0]
-                        out[n, f, i] += h * x[n, f - 1, nb] @ kb
+                for other, weights, kernel in ((f + 1, forward, kf), (f - 1, backward, kb)):
+                    if not 0 <= other < t:
+                        continue
+                    later, earlier = max(f, other), min(f, other)
+                    motion = guide[n, later] - guide[n, earlier]
+                    nbs = np_neighbours(motion, i, graph, k)
+                    w = np_scores(weights, x[n, f, i], x[n, other, nbs])
+                    out[n, f, i] += (w[:, None] * (x[n, other, nbs] @ kernel)).sum(0)
     return out
 
 
@@ -56,31 +84,50 @@ def _randomize(layer, rng):
             w.assign(rng.normal(scale=0.5, size=w.shape).astype(np.float32))
 
 
-@pytest.mark.parametrize("weighting", ["fc", "none"])
-def test_dynamic_spatial_matches_numpy(weighting):
+SKELETON_GRAPH = (skeleton.H36M.adjacency() + np.eye(17) > 0).astype(int)
+
+
+@pytest.mark.parametrize("graph,weighting,guided", [
+    ("knn", "fc", False), ("knn", "eg", False), ("knn", "none", False), ("knn", "fc", True),
+    ("full", "eg", False), ("full", "fc", False), ("static", "fc", False),
+    ("static", "eg", False), ("static", "none", False),
+])
+def test_dynamic_spatial_matches_numpy(graph, weighting, guided):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 3, 17, 5)).astype(np.float32)  # continuous: no distance ties
-    layer = DynamicSpatialGraphConv(6, k=3, weighting=weighting)
+    guide = rng.normal(size=(2, 3, 17, 2)).astype(np.float32) if guided else None
+    adjacency = SKELETON_GRAPH if graph == "static" else None
+    layer = DynamicSpatialGraphConv(6, k=3, graph=graph, weighting=weighting,
+                                    adjacency=adjacency)
     layer.build(x.shape)
     _randomize(layer, rng)
-    score = (layer.edge_score.kernel.numpy(), layer.edge_score.bias.numpy()) if weighting == "fc" \
-        else (None, None)
-    expected = np_dsg(x, layer.kernel.numpy(), layer.bias.numpy(), *score, k=3)
-    np.testing.assert_allclose(layer(x), expected, rtol=1e-4, atol=1e-4)
+    expected = np_dsg(x, layer.kernel.numpy(), layer.bias.numpy(), edge_params(layer.edge_score),
+                      k=3, graph=adjacency if graph == "static" else graph, guide=guide)
+    np.testing.assert_allclose(layer(x, guide=guide), expected, rtol=1e-4, atol=1e-4)
 
 
-def test_dynamic_temporal_matches_numpy():
+@pytest.mark.parametrize("graph,weighting,guided", [
+    ("knn", "fc", False), ("knn", "eg", False), ("knn", "fc", True), ("static", "fc", False),
+    ("full", "none", False),
+])
+def test_dynamic_temporal_matches_numpy(graph, weighting, guided):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2, 4, 17, 5)).astype(np.float32)
-    layer = DynamicTemporalGraphConv(6, k=4)
+    guide = rng.normal(size=(2, 4, 17, 2)).astype(np.float32) if guided else None
+    # The "symmetry" graph: each joint with itself and its mirror joint.
+    adjacency = np.eye(17, dtype=int)
+    adjacency[np.arange(17), skeleton.H36M.flip_permutation()] = 1
+    adjacency = adjacency if graph == "static" else None
+    layer = DynamicTemporalGraphConv(6, k=4, graph=graph, weighting=weighting,
+                                     adjacency=adjacency)
     layer.build(x.shape)
     _randomize(layer, rng)
     expected = np_dtg(
         x, layer.kernel_current.numpy(), layer.kernel_forward.numpy(),
-        layer.kernel_backward.numpy(), layer.bias.numpy(),
-        layer.forward_score.kernel.numpy(), layer.forward_score.bias.numpy(),
-        layer.backward_score.kernel.numpy(), layer.backward_score.bias.numpy(), k=4)
-    np.testing.assert_allclose(layer(x), expected, rtol=1e-4, atol=1e-4)
+        layer.kernel_backward.numpy(), layer.bias.numpy(), edge_params(layer.forward_score),
+        edge_params(layer.backward_score), k=4,
+        graph=adjacency if graph == "static" else graph, guide=guide)
+    np.testing.assert_allclose(layer(x, guide=guide), expected, rtol=1e-4, atol=1e-4)
 
 
 def test_fixed_layers_match_numpy():
@@ -104,6 +151,8 @@ def test_fixed_layers_match_numpy():
     lambda: DynamicSpatialGraphConv(8, k=3),
     lambda: DynamicTemporalGraphConv(8, k=4),
     lambda: DynamicSpatialGraphConv(8, k=3, graph="full"),
+    lambda: DynamicSpatialGraphConv(8, k=3, weighting="eg"),
+    lambda: DynamicTemporalGraphConv(8, k=4, weighting="eg"),
     lambda: SpatialNonLocal(),
 ])
 def test_equivariant_to_joint_permutations(layer_fn):
@@ -145,6 +194,8 @@ def test_random_and_full_graph_ablations():
 def test_gradients_reach_every_weight():
     x = tf.constant(np.random.default_rng(7).normal(size=(2, 4, 17, 8)), tf.float32)
     for layer in (GraphResidualModule("dsg", 8), GraphResidualModule("dtg", 8, k=4),
+                  GraphResidualModule("dsg", 8, weighting="eg"),
+                  GraphResidualModule("dtg", 8, graph="static", adjacency=np.eye(17, dtype=int)),
                   GraphResidualModule("fsg", 8), GraphResidualModule("ftg", 8),
                   SpatialNonLocal()):
         layer.build(x.shape)
@@ -165,7 +216,10 @@ def test_configs_round_trip_and_errors():
     for layer in (DynamicSpatialGraphConv(5, k=2, weighting="none"),
                   DynamicTemporalGraphConv(5, k=3, graph="full"), FixedSpatialGraphConv(4),
                   FixedTemporalGraphConv(4), SpatialNonLocal(6),
-                  GraphResidualModule("dtg", 16, k=4, dropout=0.1)):
+                  GraphResidualModule("dtg", 16, k=4, dropout=0.1),
+                  DynamicSpatialGraphConv(5, graph="static", adjacency=SKELETON_GRAPH,
+                                          weighting="eg"),
+                  GraphResidualModule("dsg", 8, graph="static", adjacency=SKELETON_GRAPH)):
         revived = layer.__class__.from_config(layer.get_config())
         assert revived.get_config() == layer.get_config()
     with pytest.raises(ValueError, match="k"):
@@ -174,5 +228,12 @@ def test_configs_round_trip_and_errors():
         DynamicSpatialGraphConv(4, graph="star")
     with pytest.raises(ValueError, match="weighting"):
         DynamicTemporalGraphConv(4, weighting="softmax")
+    with pytest.raises(ValueError, match="adjacency"):
+        DynamicSpatialGraphConv(4, graph="static")
+    with pytest.raises(ValueError, match="adjacency"):
+        DynamicSpatialGraphConv(4, graph="static", adjacency=np.eye(5))(
+            np.zeros((1, 1, 17, 3), np.float32))
+    with pytest.raises(ValueError, match="adjacency"):
+        DynamicSpatialGraphConv(4, graph="static", adjacency=np.zeros((17, 17)))
     with pytest.raises(ValueError, match="128 input channels"):
         GraphResidualModule("fsg")(np.zeros((1, 1, 17, 64), np.float32))

@@ -2,9 +2,10 @@ import keras
 import numpy as np
 import pytest
 
-from tfpose import inference, losses, runner
+from tfpose import inference, losses, runner, skeleton
 from tfpose.export import tflite
-from tfpose.models import DGNet
+from tfpose.layers.balanced_coordinates import balance
+from tfpose.models import DGNet, dgnet
 
 SMALL = dict(channels=16, num_blocks=2)
 
@@ -37,14 +38,78 @@ def test_paper_size_and_inference_model():
     assert len(dynamic) == 10 and {l.conv_1.k for l in dynamic} == {3, 4}
 
 
-@pytest.mark.parametrize("graph", ["fixed", "full", "random"])
-def test_ablations(graph):
-    model = DGNet(num_frames=4, graph=graph, weighting="none", non_local=False,
-                  multi_level=False, seed=1, **SMALL)
-    x = np.zeros((1, 4, 17, 2), np.float32)
+@pytest.mark.parametrize("graph", ["dynamic", "precomputed", "fixed", "symmetry", "full",
+                                   "random"])
+@pytest.mark.parametrize("weighting", ["fc", "eg", "none"])
+def test_graph_and_weighting_ablations(graph, weighting):
+    model = DGNet(num_frames=4, graph=graph, weighting=weighting, non_local=False,
+                  multi_level=False, seed=1, channels=8, num_blocks=1)
+    x = np.random.default_rng(0).normal(size=(1, 4, 17, 2)).astype(np.float32)
     assert model(x).shape == (1, 4, 17, 3)
-    kinds = {l.kind for l in model.layers if hasattr(l, "kind")}
-    assert kinds == ({"fsg", "ftg"} if graph == "fixed" else {"fsg", "dsg", "ftg", "dtg"})
+    convs = [l.conv_1 for l in model.layers if getattr(l, "kind", "") in ("dsg", "dtg")]
+    assert len(convs) == 2 and {c.weighting for c in convs} == {weighting}
+    expected = {"dynamic": "knn", "precomputed": "knn", "fixed": "static",
+                "symmetry": "static", "full": "full", "random": "random"}[graph]
+    assert {c.graph for c in convs} == {expected}
+
+
+def test_static_graphs():
+    parents, mirror = skeleton.H36M.parents, skeleton.H36M.flip_permutation()
+    fixed = np.array(dgnet.static_adjacency("fixed", parents, mirror, temporal=False))
+    np.testing.assert_array_equal(fixed, skeleton.H36M.adjacency() + np.eye(17))
+    np.testing.assert_array_equal(
+        dgnet.static_adjacency("fixed", parents, mirror, temporal=True), np.eye(17))
+    symmetry = np.array(dgnet.static_adjacency("symmetry", parents, mirror, temporal=False))
+    assert symmetry[1, 4] == symmetry[4, 1] == 1 and symmetry[0].sum() == 1  # hips; pelvis
+
+
+def test_precomputed_graph_comes_from_the_2d_input():
+    model = DGNet(num_frames=4, graph="precomputed", non_local=False, multi_level=False,
+                  channels=8, num_blocks=1)
+    dsg = next(l for l in model.layers if getattr(l, "kind", "") == "dsg")
+    # The layer is called with the model input as its guide.
+    node = dsg._inbound_nodes[0]
+    assert node.arguments.kwargs["guide"] is model.inputs[0]
+
+
+@pytest.mark.parametrize("spatial,temporal", [
+    (["fsg"], []), (["fsg", "dsg", "fsg"], ["ftg"]), (["fsg", "dsg"], ["ftg", "dtg", "dtg"]),
+])
+def test_unit_composition(spatial, temporal):
+    model = DGNet(num_frames=4, spatial_unit=spatial, temporal_unit=temporal, multi_level=False,
+                  channels=8, num_blocks=2)
+    kinds = [l.kind for l in model.layers if hasattr(l, "kind")]
+    assert kinds == 2 * (spatial + temporal)
+    non_local = [l.name for l in model.layers if "non_local" in l.name]
+    assert len(non_local) == 2 * (1 + bool(temporal))
+    assert model(np.zeros((1, 4, 17, 2), np.float32)).shape == (1, 4, 17, 3)
+    with pytest.raises(ValueError, match="spatial_unit"):
+        DGNet(spatial_unit=["ftg"])
+    with pytest.raises(ValueError, match="temporal_unit"):
+        DGNet(temporal_unit=["dsg"])
+    with pytest.raises(ValueError, match="weighting"):
+        DGNet(weighting="softmax")
+
+
+def _intrinsics(batch):
+    return np.tile(np.array([[2.29, 2.29, 0.025, -0.03]], np.float32), (batch, 1))
+
+
+def test_balanced_output():
+    model = _randomize_heads(DGNet(num_frames=4, balanced=True, **SMALL))
+    assert [i.name for i in model.inputs] == ["keypoints_2d", "intrinsics"]
+    x = np.random.default_rng(5).normal(scale=0.2, size=(2, 4, 17, 2)).astype(np.float32)
+    k = _intrinsics(2)
+    outputs = model([x, k], training=False)
+    plain = keras.Model(model.inputs, model.get_layer("network_head").output)([x, k])
+    np.testing.assert_allclose(outputs["network"], balance(plain, x, k), rtol=1e-5, atol=1e-6)
+    inference_model = model.inference_model()
+    np.testing.assert_allclose(inference_model([x, k]), outputs["network"], atol=1e-6)
+    lifter = inference.SequenceLifter(inference_model, 4, batch_size=8, protocol="center")
+    assert lifter.needs_intrinsics
+    assert lifter(x[0], intrinsics=k[0]).shape == (4, 17, 3)
+    with pytest.raises(ValueError, match="intrinsics"):
+        lifter(x[0])
 
 
 def test_keras_round_trip(tmp_path):
@@ -74,6 +139,18 @@ def test_tflite_builtin_ops_dynamic_frames():
         np.testing.assert_allclose(tflite.run(flatbuffer, x), model(x), rtol=1e-3, atol=1e-3)
 
 
+def test_tflite_balanced_eg_takes_intrinsics():
+    model = _randomize_heads(DGNet(num_frames=None, balanced=True, weighting="eg",
+                                   **SMALL)).inference_model()
+    flatbuffer = tflite.convert(model)
+    ops = tflite.op_names(flatbuffer)
+    assert not [op for op in ops if op.startswith("Flex") or op == "CUSTOM"]
+    x = np.random.default_rng(6).normal(scale=0.2, size=(1, 5, 17, 2)).astype(np.float32)
+    k = _intrinsics(1)
+    np.testing.assert_allclose(tflite.run(flatbuffer, x, intrinsics=k), model([x, k]),
+                               rtol=1e-3, atol=1e-3)
+
+
 def test_center_protocol_matches_window_loop():
     model = _randomize_heads(DGNet(num_frames=4, multi_level=False, **SMALL))
     x = np.random.default_rng(4).normal(size=(11, 17, 2)).astype(np.float32)
@@ -86,16 +163,21 @@ def test_center_protocol_matches_window_loop():
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_tiny_training_run_loss_falls():
+@pytest.mark.parametrize("balanced", [False, True])
+def test_tiny_training_run_loss_falls(balanced):
     from tfpose.data import synthetic
     from tfpose.data.sequence import add_virtual_cameras
 
     keras.utils.set_random_seed(0)
     sequences = add_virtual_cameras(synthetic.generate(6, 64, seed=0), 2)
+    model_kwargs = dict(num_frames=4, balanced=balanced, **SMALL)
     train_ds, _, steps = runner.train_datasets(
-        sequences, [], num_frames=4, batch_size=32, stride=2, seed=0, flip=True, noise_std=0.0)
-    model = runner.build_model("dgnet", dict(num_frames=4, **SMALL), dict(weight=0.0), 2e-3)
+        sequences, [], num_frames=4, batch_size=32, stride=2, seed=0, flip=True, noise_std=0.0,
+        intrinsics=runner.takes_intrinsics(model_kwargs))
+    model = runner.build_model("dgnet", model_kwargs, dict(weight=0.0), 2e-3)
     history = model.fit(runner.match_targets(train_ds, model), epochs=5, verbose=0).history
     assert np.isfinite(history["loss"]).all()
     assert history["loss"][-1] < 0.7 * history["loss"][0]
     assert history["network_mpjpe"][-1] < 0.85 * history["network_mpjpe"][0]
+    summary = runner.evaluate_model(model, sequences[:1], 4, flip=True, protocol="center")
+    assert summary["num_frames"] == 128 and np.isfinite(summary["average"]["mpjpe"])

@@ -21,13 +21,28 @@ def flip(poses, skeleton=skeleton_lib.H36M):
     return swapped * tf.constant(sign, poses.dtype)
 
 
+def flip_intrinsics(intrinsics):
+    """Intrinsics `[..., 4]` `(f_x, f_y, c_x, c_y)` of the mirrored image.
+
+    Normalised x is centred on the image centre, so mirroring negates the
+    principal point's x: `c_x -> -c_x`.
+    """
+    intrinsics = tf.convert_to_tensor(intrinsics)
+    return intrinsics * tf.constant([1.0, 1.0, -1.0, 1.0], intrinsics.dtype)
+
+
+def flip_coin(batch, seed):
+    """`[batch]` bool: which examples `random_flip` flips for this `seed`."""
+    return tf.random.stateless_uniform([batch], seed) < 0.5
+
+
 def random_flip(keypoints_2d, poses_3d, seed, skeleton=skeleton_lib.H36M):
     """Flips each example of a batch `[B, ...]` with probability 1/2.
 
     `seed` is a stateless seed, shape `[2]` int.
     """
     batch = tf.shape(keypoints_2d)[0]
-    coin = tf.random.stateless_uniform([batch], seed) < 0.5
+    coin = flip_coin(batch, seed)
     shape = tf.concat([[batch], tf.ones(tf.rank(keypoints_2d) - 1, tf.int32)], 0)
     mask = tf.reshape(coin, shape)
     keypoints_2d = tf.where(mask, flip(keypoints_2d, skeleton), keypoints_2d)

@@ -25,12 +25,22 @@ def convert(model, num_frames=None, batch_size=1, num_joints=17):
     """
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint(
-        SIGNATURE,
-        lambda keypoints_2d: {"poses_3d": model(keypoints_2d, training=False)},
-        input_signature=[tf.TensorSpec([batch_size, num_frames, num_joints, 2], tf.float32,
-                                       name="keypoints_2d")],
-    )
+    keypoints = tf.TensorSpec([batch_size, num_frames, num_joints, 2], tf.float32,
+                              name="keypoints_2d")
+    if len(model.inputs) == 2:  # DG-Net's balanced output also takes the camera
+        archive.add_endpoint(
+            SIGNATURE,
+            lambda keypoints_2d, intrinsics: {
+                "poses_3d": model([keypoints_2d, intrinsics], training=False)},
+            input_signature=[keypoints, tf.TensorSpec([batch_size, 4], tf.float32,
+                                                      name="intrinsics")],
+        )
+    else:
+        archive.add_endpoint(
+            SIGNATURE,
+            lambda keypoints_2d: {"poses_3d": model(keypoints_2d, training=False)},
+            input_signature=[keypoints],
+        )
     with tempfile.TemporaryDirectory() as directory:
         archive.write_out(directory, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(directory,
@@ -45,14 +55,23 @@ def _interpreter(flatbuffer, num_threads=1):
     return Interpreter(model_content=flatbuffer, num_threads=num_threads)
 
 
-def run(flatbuffer, keypoints_2d, num_threads=1):
-    """Runs a `.tflite` model on `[B, T, J, 2]` with ai-edge-litert."""
+def run(flatbuffer, keypoints_2d, intrinsics=None, num_threads=1):
+    """Runs a `.tflite` model on `[B, T, J, 2]` (and `[B, 4]` intrinsics, for
+    a model that takes them) with ai-edge-litert."""
     interpreter = _interpreter(flatbuffer, num_threads)
-    x = np.asarray(keypoints_2d, np.float32)
-    index = interpreter.get_input_details()[0]["index"]
-    interpreter.resize_tensor_input(index, x.shape, strict=False)
+    inputs = {"keypoints_2d": np.asarray(keypoints_2d, np.float32)}
+    if intrinsics is not None:
+        inputs["intrinsics"] = np.asarray(intrinsics, np.float32)
+    details = interpreter.get_input_details()
+    if len(details) != len(inputs):
+        raise ValueError(f"The model takes {len(details)} inputs, got {sorted(inputs)}.")
+    for detail in details:
+        name = "intrinsics" if "intrinsics" in detail["name"] else "keypoints_2d"
+        interpreter.resize_tensor_input(detail["index"], inputs[name].shape, strict=False)
     interpreter.allocate_tensors()
-    interpreter.set_tensor(index, x)
+    for detail in details:
+        name = "intrinsics" if "intrinsics" in detail["name"] else "keypoints_2d"
+        interpreter.set_tensor(detail["index"], inputs[name])
     interpreter.invoke()
     return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
 

@@ -1,5 +1,7 @@
 """tfpose Keras layers, shapes `[B, T, J, C]`."""
 
+from tfpose.layers.balanced_coordinates import BalancedCoordinates
+from tfpose.layers.dynamic_graph import EdgeWeights
 from tfpose.layers.dynamic_spatial_graph_conv import DynamicSpatialGraphConv
 from tfpose.layers.dynamic_temporal_graph_conv import DynamicTemporalGraphConv
 from tfpose.layers.fixed_spatial_graph_conv import FixedSpatialGraphConv
@@ -11,7 +13,7 @@ from tfpose.layers.stgcn_block import STGCNBlock
 from tfpose.layers.temporal_upsample import TemporalUpsample
 
 __all__ = [
-    "DynamicSpatialGraphConv", "DynamicTemporalGraphConv", "FixedSpatialGraphConv",
+    "BalancedCoordinates", "EdgeWeights", "DynamicSpatialGraphConv", "DynamicTemporalGraphConv", "FixedSpatialGraphConv",
     "FixedTemporalGraphConv", "GraphResidualModule", "SpatialGraphConv", "SpatialNonLocal",
     "STGCNBlock", "TemporalUpsample",
 ]

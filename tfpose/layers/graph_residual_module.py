@@ -27,23 +27,24 @@ class GraphResidualModule(keras.layers.Layer):
         kind: `"fsg"`, `"dsg"`, `"ftg"` or `"dtg"`.
         filters: channels (128 in the paper); the input must have as many.
         k: neighbours of the dynamic kinds.
-        graph, weighting, seed: of the dynamic kinds (see
-            `DynamicSpatialGraphConv`).
+        graph, weighting, adjacency, seed: of the dynamic kinds (see
+            `tfpose.layers.dynamic_graph`).
         dropout: dropout rate before the residual sum.
         parents: the joint tree, for `"fsg"`.
         kernel_regularizer: for the convolution kernels.
 
     Call arguments:
         inputs: `[B, T, J, filters]`.
+        guide: optional features the dynamic kinds build their kNN graph on.
         training: batch-norm and dropout mode.
 
     Returns:
         `[B, T, J, filters]`.
     """
 
-    def __init__(self, kind, filters=128, k=3, graph="knn", weighting="fc", dropout=0.0,
-                 parents=skeleton_lib.H36M.parents, kernel_regularizer=None, seed=None,
-                 **kwargs):
+    def __init__(self, kind, filters=128, k=3, graph="knn", weighting="fc", adjacency=None,
+                 dropout=0.0, parents=skeleton_lib.H36M.parents, kernel_regularizer=None,
+                 seed=None, **kwargs):
         super().__init__(**kwargs)
         if kind not in KINDS:
             raise ValueError(f"Unknown graph convolution {kind!r}; expected one of {KINDS}.")
@@ -52,6 +53,7 @@ class GraphResidualModule(keras.layers.Layer):
         self.k = int(k)
         self.graph = graph
         self.weighting = weighting
+        self.adjacency = None if adjacency is None else [[int(a) for a in row] for row in adjacency]
         self.dropout = float(dropout)
         self.parents = tuple(int(p) for p in parents)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
@@ -61,7 +63,7 @@ class GraphResidualModule(keras.layers.Layer):
         def conv(name, seed_offset):
             common = dict(use_bias=False, kernel_regularizer=self.kernel_regularizer,
                           dtype=policy, name=name)
-            dynamic = dict(k=self.k, graph=graph, weighting=weighting,
+            dynamic = dict(k=self.k, graph=graph, weighting=weighting, adjacency=self.adjacency,
                            seed=None if seed is None else seed + seed_offset)
             if kind == "fsg":
                 return FixedSpatialGraphConv(self.filters, parents=self.parents, **common)
@@ -77,16 +79,22 @@ class GraphResidualModule(keras.layers.Layer):
         self.norm_2 = keras.layers.BatchNormalization(dtype=policy, name="norm_2")
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=policy, name="dropout")
 
-    def build(self, input_shape):
+    def build(self, inputs_shape, guide_shape=None):
+        input_shape = inputs_shape
         if input_shape[-1] != self.filters:
             raise ValueError(
                 f"GraphResidualModule needs {self.filters} input channels, got {input_shape[-1]}.")
         for layer in (self.conv_1, self.norm_1, self.conv_2, self.norm_2):
             layer.build(input_shape)
 
-    def call(self, inputs, training=None):
-        h = ops.relu(self.norm_1(self.conv_1(inputs), training=training))
-        h = self.dropout_layer(self.norm_2(self.conv_2(h), training=training), training=training)
+    def call(self, inputs, guide=None, training=None):
+        if self.kind in ("dsg", "dtg"):
+            conv_1 = lambda x: self.conv_1(x, guide=guide)  # noqa: E731
+            conv_2 = lambda x: self.conv_2(x, guide=guide)  # noqa: E731
+        else:
+            conv_1, conv_2 = self.conv_1, self.conv_2
+        h = ops.relu(self.norm_1(conv_1(inputs), training=training))
+        h = self.dropout_layer(self.norm_2(conv_2(h), training=training), training=training)
         return ops.relu(inputs + h)
 
     def compute_output_shape(self, input_shape):
@@ -96,7 +104,7 @@ class GraphResidualModule(keras.layers.Layer):
         config = super().get_config()
         config.update({
             "kind": self.kind, "filters": self.filters, "k": self.k, "graph": self.graph,
-            "weighting": self.weighting, "dropout": self.dropout, "parents": list(self.parents),
+            "weighting": self.weighting, "adjacency": self.adjacency, "dropout": self.dropout, "parents": list(self.parents),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
             "seed": self.seed,
         })

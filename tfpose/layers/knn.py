@@ -6,8 +6,6 @@ to TFLite builtin ops (`TOPK_V2`, `GATHER`).
 
 from keras import ops
 
-GRAPHS = ("knn", "full", "random")
-
 
 def pairwise_squared_distances(x):
     """`[..., J, C] -> [..., J, J]` squared Euclidean distances."""

@@ -1,12 +1,37 @@
 """DG-Net: dynamical graph network of Zhang et al. (IEEE TIP 2021)."""
 
 import keras
+import numpy as np
 
 from tfpose import skeleton as skeleton_lib
-from tfpose.layers import FixedSpatialGraphConv, GraphResidualModule, SpatialNonLocal
+from tfpose.layers import (BalancedCoordinates, FixedSpatialGraphConv, GraphResidualModule,
+                           SpatialNonLocal)
 
-GRAPHS = ("dynamic", "fixed", "full", "random")
+GRAPHS = ("dynamic", "precomputed", "fixed", "symmetry", "full", "random")
+WEIGHTINGS = ("fc", "eg", "none")
+SPATIAL_KINDS = ("fsg", "dsg")
+TEMPORAL_KINDS = ("ftg", "dtg")
 NETWORK_OUTPUT = "network"
+
+
+def static_adjacency(graph, parents, mirror, temporal):
+    """`[J, J]` 0/1 graphs of the "fixed" and "symmetry" ablations.
+
+    "fixed": spatially the skeleton's bones and self loops (Eq. 1 with
+    self loops), temporally each joint to itself at `t +- 1` (Eq. 8-9).
+    "symmetry" (after Fang et al.'s symmetry grammar, the paper's [33]):
+    each joint to itself and its left/right mirror joint, in space and in
+    time (central joints only to themselves).
+    """
+    num_joints = len(parents)
+    adjacency = np.eye(num_joints, dtype=int)
+    if graph == "fixed" and not temporal:
+        for child, parent in enumerate(parents):
+            if parent >= 0:
+                adjacency[child, parent] = adjacency[parent, child] = 1
+    elif graph == "symmetry":
+        adjacency[np.arange(num_joints), list(mirror)] = 1
+    return adjacency.tolist()
 
 
 @keras.saving.register_keras_serializable(package="tfpose")
@@ -33,11 +58,23 @@ class DGNet(keras.Model):
     network-level head, as the paper's deployed model (2.39M vs 2.69M
     parameters with the block heads in the paper's count).
 
-    Ablations: `k_spatial`, `k_temporal` (Table VI), `graph` (Table VII:
-    `"dynamic"` kNN graphs, `"fixed"` skeleton/identity only, i.e. DSG and
-    DTG replaced by FSG and FTG, `"full"` all joints, `"random"` random
-    neighbours), `weighting` (Table VII: `"fc"` or `"none"`), `num_blocks`
-    and `num_frames` (Table IX), `non_local` and `multi_level` (Table XI).
+    Ablations: `k_spatial`, `k_temporal` (Table VI); `graph`, the graph
+    style of every DSG and DTG (Table VII): `"dynamic"` (kNN in the layer's
+    feature space, the paper), `"precomputed"` (kNN on the 2D input, the
+    same graph in every layer), `"fixed"` (skeleton in space, the same joint
+    in time), `"symmetry"` (mirror joints), `"full"` (all joints),
+    `"random"` (k random joints); `weighting` (Table VII): `"fc"`,
+    `"eg"` (embedded Gaussian) or `"none"`; `spatial_unit` and
+    `temporal_unit`, the graph convolutions of each unit (Table VIII, e.g.
+    `("fsg", "dsg", "fsg")` or an empty temporal unit); `num_blocks` and
+    `num_frames` (Table IX); `non_local`, `multi_level` and `balanced`
+    (Table XI).
+
+    Balanced output (`balanced=True`): the model takes a second input,
+    `intrinsics` `[B, 4]` (`(f_x, f_y, c_x, c_y)` in normalised screen
+    coordinates, `tfpose.camera.normalized_intrinsics`), and every head's
+    pose is averaged with its back-projection through the 2D input
+    (`tfpose.layers.BalancedCoordinates`).
 
     Args:
         num_frames: input frames `T` (4 in the paper) or `None` for any.
@@ -46,16 +83,21 @@ class DGNet(keras.Model):
         k_spatial: neighbours in DSG (3).
         k_temporal: neighbours in DTG (4).
         graph: graph style, see above.
-        weighting: `"fc"` or `"none"`.
+        weighting: `"fc"`, `"eg"` or `"none"`.
+        spatial_unit: kinds (`"fsg"`, `"dsg"`) of the spatial unit's modules.
+        temporal_unit: kinds (`"ftg"`, `"dtg"`) of the temporal unit's modules.
+        balanced: the balanced coordinate output (second input).
         non_local: use the spatial non-local blocks.
         multi_level: add the block-level heads (training outputs a dict).
         dropout: dropout rate inside the residual modules.
         weight_decay: L2 weight decay on the graph-convolution kernels
             (`weight_decay / 2 * |w|^2`).
         parents: joint tree of the input layout (H36M).
+        mirror: each joint's left/right mirror joint, for `"symmetry"`.
         seed: seed of the `"random"` graph ablation.
 
-    Input: `keypoints_2d`, `[B, T, J, 2]` normalised screen coordinates.
+    Input: `keypoints_2d`, `[B, T, J, 2]` normalised screen coordinates
+    (and `intrinsics` `[B, 4]` with `balanced=True`).
     Output: `[B, T, J, 3]` root-relative 3D in metres, or a dict of such.
     """
 
@@ -68,32 +110,62 @@ class DGNet(keras.Model):
         k_temporal=4,
         graph="dynamic",
         weighting="fc",
+        spatial_unit=("fsg", "dsg"),
+        temporal_unit=("ftg", "dtg", "ftg"),
         non_local=True,
         multi_level=True,
+        balanced=False,
         dropout=0.0,
         weight_decay=0.0,
         parents=skeleton_lib.H36M.parents,
+        mirror=None,
         seed=None,
         **kwargs,
     ):
         if graph not in GRAPHS:
             raise ValueError(f"Unknown graph {graph!r}; expected one of {GRAPHS}.")
+        if weighting not in WEIGHTINGS:
+            raise ValueError(f"Unknown weighting {weighting!r}; expected one of {WEIGHTINGS}.")
+        spatial_unit = tuple(spatial_unit)
+        temporal_unit = tuple(temporal_unit)
+        if not spatial_unit or any(k not in SPATIAL_KINDS for k in spatial_unit):
+            raise ValueError(f"`spatial_unit` must be a non-empty sequence of {SPATIAL_KINDS}, "
+                             f"got {spatial_unit}.")
+        if any(k not in TEMPORAL_KINDS for k in temporal_unit):
+            raise ValueError(f"`temporal_unit` must hold only {TEMPORAL_KINDS}, "
+                             f"got {temporal_unit}.")
         if int(num_blocks) < 1:
             raise ValueError(f"`num_blocks` must be >= 1, got {num_blocks}.")
         if num_frames is not None and int(num_frames) < 1:
             raise ValueError(f"`num_frames` must be >= 1, got {num_frames}.")
         parents = tuple(int(p) for p in parents)
+        if mirror is None:
+            if len(parents) != skeleton_lib.H36M.num_joints:
+                raise ValueError("Give `mirror` for a layout other than H36M's 17 joints.")
+            mirror = skeleton_lib.H36M.flip_permutation()
+        mirror = tuple(int(m) for m in mirror)
+        if len(mirror) != len(parents):
+            raise ValueError(f"`mirror` has {len(mirror)} joints, `parents` {len(parents)}.")
         regularizer = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
-        layer_graph = {"dynamic": "knn", "full": "full", "random": "random"}.get(graph)
+        layer_graph = {"dynamic": "knn", "precomputed": "knn", "full": "full",
+                       "random": "random"}.get(graph, "static")
 
         def module(kind, name, index):
-            if graph == "fixed":
-                kind = {"dsg": "fsg", "dtg": "ftg"}.get(kind, kind)
             k = k_spatial if kind == "dsg" else k_temporal
+            adjacency = None
+            if layer_graph == "static" and kind in ("dsg", "dtg"):
+                adjacency = static_adjacency(graph, parents, mirror, temporal=kind == "dtg")
             return GraphResidualModule(
-                kind, channels, k=k, graph=layer_graph or "knn", weighting=weighting,
-                dropout=dropout, parents=parents, kernel_regularizer=regularizer,
+                kind, channels, k=k, graph=layer_graph, weighting=weighting,
+                adjacency=adjacency, dropout=dropout, parents=parents,
+                kernel_regularizer=regularizer,
                 seed=None if seed is None else seed + 10 * index, name=name)
+
+        def apply(kind, name, index, x):
+            layer = module(kind, name, index)
+            if graph == "precomputed" and kind in ("dsg", "dtg"):
+                return layer(x, guide=inputs)
+            return layer(x)
 
         def head(name):
             # Heads start at zero output (every joint at the root), as
@@ -103,32 +175,41 @@ class DGNet(keras.Model):
 
         # === Functional Model ===
         inputs = keras.Input((num_frames, len(parents), 2), name="keypoints_2d")
+        model_inputs = inputs
+        if balanced:
+            intrinsics = keras.Input((4,), name="intrinsics")
+            model_inputs = [inputs, intrinsics]
+            balance = BalancedCoordinates(root=parents.index(-1), name="balanced")
+
+        def pose(features, name):
+            y = head(name)(features)
+            return balance(y, inputs, intrinsics) if balanced else y
+
         x = FixedSpatialGraphConv(channels, parents=parents, use_bias=False,
                                   kernel_regularizer=regularizer, name="embedding")(inputs)
         x = keras.layers.BatchNormalization(name="embedding_norm")(x)
         x = keras.layers.ReLU(name="embedding_relu")(x)
         features, outputs = [], {}
         for b in range(1, int(num_blocks) + 1):
-            x = module("fsg", f"block_{b}_spatial_fsg", 4 * b)(x)
-            x = module("dsg", f"block_{b}_spatial_dsg", 4 * b + 1)(x)
-            if non_local:
-                x = SpatialNonLocal(name=f"block_{b}_spatial_non_local")(x)
-            x = module("ftg", f"block_{b}_temporal_ftg_1", 4 * b + 2)(x)
-            x = module("dtg", f"block_{b}_temporal_dtg", 4 * b + 3)(x)
-            x = module("ftg", f"block_{b}_temporal_ftg_2", 4 * b + 2)(x)
-            if non_local:
-                x = SpatialNonLocal(name=f"block_{b}_temporal_non_local")(x)
+            for unit, kinds in (("spatial", spatial_unit), ("temporal", temporal_unit)):
+                if not kinds:
+                    continue
+                for m, kind in enumerate(kinds, start=1):
+                    # Module m of a unit gets its own seeds (the "random" graph).
+                    x = apply(kind, f"block_{b}_{unit}_{m}_{kind}", 100 * b + 10 * m, x)
+                if non_local:
+                    x = SpatialNonLocal(name=f"block_{b}_{unit}_non_local")(x)
             features.append(x)
             if multi_level:
-                outputs[f"block_{b}"] = head(f"block_{b}_head")(x)
+                outputs[f"block_{b}"] = pose(x, f"block_{b}_head")
         merged = (keras.layers.Concatenate(name="concatenate_blocks")(features)
                   if len(features) > 1 else features[0])
-        network = head("network_head")(merged)
+        network = pose(merged, "network_head")
         if multi_level:
             outputs = {NETWORK_OUTPUT: network, **outputs}
         else:
             outputs = network
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        super().__init__(inputs=model_inputs, outputs=outputs, **kwargs)
 
         # === Config ===
         self.num_frames = None if num_frames is None else int(num_frames)
@@ -138,11 +219,15 @@ class DGNet(keras.Model):
         self.k_temporal = int(k_temporal)
         self.graph = graph
         self.weighting = weighting
+        self.spatial_unit = spatial_unit
+        self.temporal_unit = temporal_unit
         self.non_local = bool(non_local)
         self.multi_level = bool(multi_level)
+        self.balanced = bool(balanced)
         self.dropout = float(dropout)
         self.weight_decay = float(weight_decay)
         self.parents = parents
+        self.mirror = mirror
         self.seed = seed
 
     def get_config(self):
@@ -150,9 +235,11 @@ class DGNet(keras.Model):
             "name": self.name, "trainable": self.trainable, "num_frames": self.num_frames,
             "channels": self.channels, "num_blocks": self.num_blocks,
             "k_spatial": self.k_spatial, "k_temporal": self.k_temporal, "graph": self.graph,
-            "weighting": self.weighting, "non_local": self.non_local,
-            "multi_level": self.multi_level, "dropout": self.dropout,
-            "weight_decay": self.weight_decay, "parents": list(self.parents), "seed": self.seed,
+            "weighting": self.weighting, "spatial_unit": list(self.spatial_unit),
+            "temporal_unit": list(self.temporal_unit), "non_local": self.non_local,
+            "multi_level": self.multi_level, "balanced": self.balanced, "dropout": self.dropout,
+            "weight_decay": self.weight_decay, "parents": list(self.parents),
+            "mirror": list(self.mirror), "seed": self.seed,
         }
 
     @classmethod
@@ -163,5 +250,6 @@ class DGNet(keras.Model):
         """The deployed model: input -> network-level head, shared weights."""
         if not self.multi_level:
             return self
-        return keras.Model(self.inputs[0], self.get_layer("network_head").output,
+        network = self.output[NETWORK_OUTPUT]
+        return keras.Model(self.inputs if self.balanced else self.inputs[0], network,
                            name=f"{self.name}_inference")
