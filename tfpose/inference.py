@@ -1,5 +1,9 @@
 """Lifting whole variable-length sequences with a fixed-length model.
 
+`SequenceLifter` drives a model from numpy (evaluation); `lift_sequences`
+is the same protocol as one TensorFlow graph, for exported models
+(SavedModel and TFLite signatures take whole sequences).
+
 Two protocols:
 
 - `"average"`, UGCN's (paper, section 3.2): slide a window of `T` frames over
@@ -13,14 +17,14 @@ With flip augmentation every window is also lifted mirrored, the output
 mirrored back, and the two averaged.
 """
 
-PROTOCOLS = ("average", "center")
-
 import numpy as np
 import tensorflow as tf
 
 from tfpose import skeleton as skeleton_lib
 from tfpose.data import augment, windows
 from tfpose.data.sequence import check_poses
+
+PROTOCOLS = ("average", "center")
 
 
 def needs_intrinsics(model):
@@ -127,3 +131,82 @@ class SequenceLifter:
         if self.protocol == "center":
             return total[:length].astype(np.float32)
         return (total[:length] / count[:length]).astype(np.float32)
+
+
+def _window_index(length, num_frames, step, protocol):
+    """`(index [W, T] into the sequence, target [W, T] output frame)`.
+
+    Edge padding is clipping of the index. For `"average"`, windows start
+    every `step` frames and the last one ends at the last frame
+    (`min(w * step, L - T)`, as `tfpose.data.windows.window_starts`); a
+    sequence shorter than `T` gets one window whose positions past its end
+    target frames `>= L`, which are dropped. For `"center"`, window `t` is
+    centred on frame `t` and only its centre is kept (target -1 elsewhere).
+    """
+    offsets = tf.range(num_frames)
+    if protocol == "center":
+        frames = tf.range(length)
+        index = tf.clip_by_value(frames[:, None] + offsets[None, :] - num_frames // 2, 0,
+                                 length - 1)
+        target = tf.where(offsets[None, :] == num_frames // 2, frames[:, None], -1)
+        return index, target
+    last = tf.maximum(length - num_frames, 0)
+    count = (last + step - 1) // step + 1
+    starts = tf.minimum(tf.range(count) * step, last)
+    target = starts[:, None] + offsets[None, :]
+    return tf.minimum(target, length - 1), target
+
+
+def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol, step=5,
+                   flip=True, skeleton=skeleton_lib.H36M):
+    """`SequenceLifter`'s protocol in one graph: `[B, L, J, 2]` -> `[B, L, J, 3]`.
+
+    Any `L >= 1`; every window of every sequence goes through the model in
+    one batch (`B * W` windows, twice with flip), so memory grows with `L`:
+    lift very long recordings in chunks. Uses only ops that TFLite has as
+    builtins (`GATHER`, `UNSORTED_SEGMENT_SUM`, ...).
+
+    Args:
+        model: `[N, num_frames, J, 2] (, [N, 4]) -> [N, num_frames, J, 3]`.
+        keypoints_2d: `[B, L, J, 2]` float32 tensor.
+        intrinsics: `[B, 4]`, for a model that takes them.
+        num_frames, protocol, step, flip, skeleton: as `SequenceLifter`.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"Unknown protocol {protocol!r}; expected one of {PROTOCOLS}.")
+    x = tf.convert_to_tensor(keypoints_2d, tf.float32)
+    shape = tf.shape(x)
+    batch, length = shape[0], shape[1]
+    num_joints = x.shape[2]
+    index, target = _window_index(length, num_frames, step, protocol)
+    num_windows = tf.shape(index)[0]
+    with_intrinsics = needs_intrinsics(model)
+    if with_intrinsics:
+        if intrinsics is None:
+            raise ValueError("This model takes camera intrinsics.")
+        intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
+
+    def run(sequences, cameras):
+        windows_ = tf.reshape(tf.gather(sequences, index, axis=1),
+                              [-1, num_frames, num_joints, 2])  # [B * W, T, J, 2]
+        if with_intrinsics:
+            owner = tf.range(batch * num_windows) // num_windows
+            return model([windows_, tf.gather(cameras, owner)], training=False)
+        return model(windows_, training=False)
+
+    y = run(x, intrinsics)
+    if flip:
+        mirrored = run(augment.flip(x, skeleton),
+                       augment.flip_intrinsics(intrinsics) if with_intrinsics else None)
+        y = 0.5 * (y + augment.flip(mirrored, skeleton))
+    if protocol == "center":
+        return tf.reshape(y[:, num_frames // 2], [batch, length, num_joints, 3])
+    # Overlap-add over output frames, sequences stacked along the frame axis.
+    y = tf.reshape(y, [batch, num_windows * num_frames, num_joints, 3])
+    y = tf.reshape(tf.transpose(y, [1, 0, 2, 3]), [num_windows * num_frames, -1])
+    segments = tf.maximum(length, num_frames)
+    ids = tf.reshape(target, [-1])
+    total = tf.math.unsorted_segment_sum(y, ids, segments)
+    count = tf.math.unsorted_segment_sum(tf.ones_like(ids, tf.float32), ids, segments)
+    mean = total[:length] / count[:length, None]
+    return tf.transpose(tf.reshape(mean, [length, batch, num_joints, 3]), [1, 0, 2, 3])

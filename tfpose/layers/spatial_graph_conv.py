@@ -106,9 +106,12 @@ class SpatialGraphConv(keras.layers.Layer):
         # Transform first, then aggregate: [B, T, J, K*D] is cheaper than
         # aggregating C channels K times when D <= C.
         h = ops.matmul(inputs, kernel)
-        shape = ops.shape(h)
-        h = ops.reshape(h, (shape[0], shape[1], shape[2], subsets, filters))
-        y = ops.einsum("kji,btikd->btjd", self.adjacency, h)
+        # sum_k A_k h_k with [J, J] @ [B, T, J, D] matmuls: an einsum here
+        # lowers to reshapes that TFLite's converter gets wrong when the
+        # batch is dynamic (invalid tensor shapes in the flatbuffer).
+        y = ops.matmul(self.adjacency[0], h[..., :filters])
+        for k in range(1, subsets):
+            y = y + ops.matmul(self.adjacency[k], h[..., k * filters : (k + 1) * filters])
         if self.bias is not None:
             y = y + self.bias
         return y
