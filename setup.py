@@ -27,8 +27,14 @@ setuptools.setup(
         "absl-py>=2.0",
         "tensorboard>=2.21,<2.22",
         "tensorflow-graphics==2021.12.3",
+        # Running .tflite files (scripts/lift.py, export parity checks).
+        "ai-edge-litert>=2.3",
+        # scripts/lift.py --render.
+        "matplotlib>=3.7",
     ],
     extras_require={
-        "test": ["pytest>=8", "ai-edge-litert>=2.3"],
+        # tensorflow-serving-api: the TF Serving request protos, to test the
+        # exported models' serving contract (the server cannot run here).
+        "test": ["pytest>=8", "tensorflow-serving-api>=2.21,<2.22"],
     },
 )

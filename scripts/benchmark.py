@@ -35,7 +35,7 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     if _CHECKPOINT.value:
-        model = keras.models.load_model(_CHECKPOINT.value)
+        model = keras.models.load_model(_CHECKPOINT.value, compile=False)
     else:
         model = MODELS[FLAGS.model](**tfpose_flags.model_kwargs())
     model = inference_model(model)

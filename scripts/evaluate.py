@@ -37,7 +37,7 @@ def main(argv):
         checkpoint = runner.final_model_path(FLAGS.model_dir)
     if not os.path.exists(checkpoint):
         raise app.UsageError(f"Checkpoint not found: {checkpoint}")
-    model = keras.models.load_model(checkpoint)
+    model = keras.models.load_model(checkpoint, compile=False)
     sequences = sources.load_sequences(FLAGS.dataset, _SPLIT.value, **tfpose_flags.data_kwargs())
     summary = runner.evaluate_model(model, sequences, FLAGS.num_frames, FLAGS.eval_step,
                                     FLAGS.eval_flip, protocol=runner.PROTOCOLS[FLAGS.model])

@@ -27,7 +27,9 @@ def _reference(model, x, num_frames, step, flip):
             y = (y + ym) / 2
         total[s : s + num_frames] += y
         count[s : s + num_frames] += 1
-    return total[:length] / count[:length, None, None]
+    out = total[:length] / count[:length, None, None]
+    out[:, 0] = 0.0  # the root joint's output is zeroed, as in VideoPose3D's evaluation
+    return out
 
 
 @pytest.mark.parametrize("length, flip, batch_size", [(50, True, 4), (37, False, 256), (7, True, 2), (16, True, 3)])

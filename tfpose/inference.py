@@ -14,7 +14,9 @@ Two protocols:
   frame only.
 
 With flip augmentation every window is also lifted mirrored, the output
-mirrored back, and the two averaged.
+mirrored back, and the two averaged. The root joint's output is set to zero,
+as VideoPose3D's evaluation does: the targets are root-relative, so the
+root's own prediction carries no information.
 """
 
 import numpy as np
@@ -78,6 +80,7 @@ class SequenceLifter:
         self.step = int(step)
         self.batch_size = int(batch_size)
         self.num_joints = skeleton.num_joints
+        self.root = skeleton.root
         self.needs_intrinsics = needs_intrinsics(model)
         self._predict = _predict_fn(model, flip, skeleton)
         self._offsets = np.arange(self.num_frames)
@@ -128,9 +131,9 @@ class SequenceLifter:
                 continue
             np.add.at(total, batch_index[:valid].reshape(-1), y.reshape(-1, *y.shape[2:]))
             np.add.at(count, batch_index[:valid].reshape(-1), 1.0)
-        if self.protocol == "center":
-            return total[:length].astype(np.float32)
-        return (total[:length] / count[:length]).astype(np.float32)
+        poses = total[:length] if self.protocol == "center" else total[:length] / count[:length]
+        poses[:, self.root] = 0.0
+        return poses.astype(np.float32)
 
 
 def _window_index(length, num_frames, step, protocol):
@@ -199,6 +202,9 @@ def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol
         mirrored = run(augment.flip(x, skeleton),
                        augment.flip_intrinsics(intrinsics) if with_intrinsics else None)
         y = 0.5 * (y + augment.flip(mirrored, skeleton))
+    not_root = np.ones((num_joints, 1), np.float32)
+    not_root[skeleton.root] = 0.0
+    y = y * not_root
     if protocol == "center":
         return tf.reshape(y[:, num_frames // 2], [batch, length, num_joints, 3])
     # Overlap-add over output frames, sequences stacked along the frame axis.

@@ -20,7 +20,6 @@ import os
 import shutil
 import tempfile
 
-import keras
 import tensorflow as tf
 
 from tfpose import inference
@@ -38,21 +37,27 @@ def _specs(batch, frames, num_joints, with_intrinsics):
     return specs
 
 
-def build_archive(model, *, num_frames, protocol, step=5, flip=True, num_joints=17):
-    """A `keras.export.ExportArchive` with the three signatures."""
+def build_module(model, *, num_frames, protocol, step=5, flip=True, num_joints=17):
+    """A `tf.Module` holding the model's variables, and its signatures
+    `{name: tf.function}`, ready for `tf.saved_model.save`.
+
+    (Not `keras.export.ExportArchive`: with Keras 3.15 it saved every
+    variable twice, doubling the SavedModel's size.)
+    """
     with_intrinsics = inference.needs_intrinsics(model)
-    archive = keras.export.ExportArchive()
-    archive.track(model)
 
     def sequences(keypoints_2d, intrinsics=None):
         poses = inference.lift_sequences(model, keypoints_2d, intrinsics, num_frames=num_frames,
                                          protocol=protocol, step=step, flip=flip)
-        return {"poses_3d": tf.identity(poses, name="poses_3d")}
+        return {"poses_3d": poses}
 
     def window(keypoints_2d, intrinsics=None):
         inputs = [keypoints_2d, intrinsics] if with_intrinsics else keypoints_2d
         return {"poses_3d": model(inputs, training=False)}
 
+    module = tf.Module()
+    module.model_variables = [v.value for v in model.variables]
+    signatures = {}
     for name, fn, batch, frames in ((SERVING, sequences, None, None),
                                     (TFLITE, sequences, 1, None),
                                     (WINDOW, window, 1, num_frames)):
@@ -61,18 +66,40 @@ def build_archive(model, *, num_frames, protocol, step=5, flip=True, num_joints=
             endpoint = (lambda f: lambda keypoints_2d, intrinsics: f(keypoints_2d, intrinsics))(fn)
         else:
             endpoint = (lambda f: lambda keypoints_2d: f(keypoints_2d))(fn)
-        archive.add_endpoint(name, endpoint, input_signature=specs)
-    return archive
+        signatures[name] = tf.function(endpoint, input_signature=specs, autograph=False)
+        setattr(module, name, signatures[name])
+    return module, signatures
 
 
-def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, extra_files=None,
-           overwrite=False):
-    """Writes the SavedModel (and `extra_files`, `{name: bytes or str}`) to
+def write(model, directory, **protocol):
+    """Writes the SavedModel of `model` to `directory` (see `build_module`)."""
+    module, signatures = build_module(model, **protocol)
+    tf.saved_model.save(module, directory, signatures=signatures)
+
+
+def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite_files=None,
+           representative_data=None, extra_files=None, overwrite=False):
+    """Writes the SavedModel, its TFLite conversions and extra files to
     `export_dir`, all or nothing: everything goes to a temporary directory
     beside it, renamed into place at the end.
 
-    Returns `export_dir`.
+    Args:
+        model: the inference model.
+        export_dir: `<base>/<model_name>/<version>`.
+        num_frames, protocol, step, flip: the sequence protocol.
+        tflite_files: `{file name: quantisation}` converted from the
+            `serve_tflite` signature (see `tfpose.export.tflite`).
+        representative_data: calibration inputs for `"int8"`.
+        extra_files: `{name: bytes or str}`, or a callable taking
+            `{file name: (quantisation, size in bytes)}` of the TFLite
+            files and returning such a dict (e.g. a model card).
+        overwrite: replace an existing `export_dir`.
+
+    Returns:
+        `{file name: (quantisation, size in bytes)}` of the TFLite files.
     """
+    from tfpose.export import tflite  # the converter is only needed here
+
     export_dir = os.path.abspath(os.fspath(export_dir))
     if os.path.exists(export_dir) and not overwrite:
         raise FileExistsError(f"{export_dir} exists; choose a new version or pass overwrite.")
@@ -80,8 +107,16 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, extra_
     os.makedirs(parent, exist_ok=True)
     temporary = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.", dir=parent)
     try:
-        build_archive(model, num_frames=num_frames, protocol=protocol, step=step,
-                      flip=flip).write_out(temporary, verbose=False)
+        write(model, temporary, num_frames=num_frames, protocol=protocol, step=step, flip=flip)
+        converted = {}
+        for name, quantization in (tflite_files or {}).items():
+            flatbuffer = tflite.convert_saved_model(temporary, TFLITE, quantization,
+                                                    representative_data)
+            with open(os.path.join(temporary, name), "wb") as f:
+                f.write(flatbuffer)
+            converted[name] = (quantization, len(flatbuffer))
+        if callable(extra_files):
+            extra_files = extra_files(converted)
         for name, content in (extra_files or {}).items():
             mode = "wb" if isinstance(content, bytes) else "w"
             with open(os.path.join(temporary, name), mode) as f:
@@ -93,7 +128,7 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, extra_
     finally:
         if os.path.exists(temporary):
             shutil.rmtree(temporary)
-    return export_dir
+    return converted
 
 
 def load_signature(export_dir, name=SERVING):

@@ -13,7 +13,6 @@ Quantisation modes (`QUANTIZATIONS`):
 
 import tempfile
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -69,26 +68,22 @@ def convert(model, num_frames=None, batch_size=1, num_joints=17, quantization="f
     `num_frames=None` for any) through a temporary SavedModel, which freezes
     its variables (a converted concrete function keeps them as resource
     variables that the interpreter leaves uninitialised)."""
-    archive = keras.export.ExportArchive()
-    archive.track(model)
+    module = tf.Module()
+    module.model_variables = [v.value for v in model.variables]
     keypoints = tf.TensorSpec([batch_size, num_frames, num_joints, 2], tf.float32,
                               name="keypoints_2d")
     if inference.needs_intrinsics(model):  # DG-Net's balanced output also takes the camera
-        archive.add_endpoint(
-            SIGNATURE,
+        fn = tf.function(
             lambda keypoints_2d, intrinsics: {
                 "poses_3d": model([keypoints_2d, intrinsics], training=False)},
             input_signature=[keypoints, tf.TensorSpec([batch_size, 4], tf.float32,
-                                                      name="intrinsics")],
-        )
+                                                      name="intrinsics")], autograph=False)
     else:
-        archive.add_endpoint(
-            SIGNATURE,
-            lambda keypoints_2d: {"poses_3d": model(keypoints_2d, training=False)},
-            input_signature=[keypoints],
-        )
+        fn = tf.function(lambda keypoints_2d: {"poses_3d": model(keypoints_2d, training=False)},
+                         input_signature=[keypoints], autograph=False)
+    module.serve = fn
     with tempfile.TemporaryDirectory() as directory:
-        archive.write_out(directory, verbose=False)
+        tf.saved_model.save(module, directory, signatures={SIGNATURE: fn})
         return convert_saved_model(directory, SIGNATURE, quantization, representative_data)
 
 

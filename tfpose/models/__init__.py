@@ -1,5 +1,9 @@
 """tfpose models. `MODELS` maps a `--model` flag value to its class."""
 
+# Registers the losses and metrics that .keras files name in their compile
+# config, so `import tfpose.models` is all `keras.models.load_model` needs.
+from tfpose import losses as _losses  # noqa: F401
+from tfpose import metrics as _metrics  # noqa: F401
 from tfpose.models.dgnet import DGNet
 from tfpose.models.ugcn import UGCN
 

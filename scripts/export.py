@@ -1,0 +1,126 @@
+"""Exports a training run for TF Serving (SavedModel) and mobile (TFLite).
+
+    python scripts/export.py --run_dir=runs/ugcn_hdm05 --export_dir=exported/ugcn/1
+
+Writes the TF Serving layout `<base>/<model_name>/<version>/`: the SavedModel
+(signatures `serving_default`, `serve_tflite`, `window`; see
+`tfpose.export.saved_model`), the TFLite files of --tflite (converted from
+`serve_tflite`, builtin ops only; `int8` calibrated on --calibration_windows
+windows of the run's training data), the run's `flags.cfg`, its metrics and a
+`MODEL_CARD.md`. All or nothing: a failed export leaves no directory behind.
+The run's settings (model, data, --eval_step, --eval_flip) come from
+`<run_dir>/flags.cfg`; flags given here override them.
+"""
+
+import os
+import sys
+
+import keras
+import numpy as np
+from absl import app, flags
+
+from tfpose import flags as tfpose_flags
+from tfpose import inference, runner
+from tfpose.data import sources
+from tfpose.export import model_card, saved_model, tflite
+from tfpose.models import inference_model
+
+_RUN_DIR = flags.DEFINE_string("run_dir", None, "The training run to export.")
+_EXPORT_DIR = flags.DEFINE_string("export_dir", None, "<base>/<model_name>/<version>.")
+_CHECKPOINT = flags.DEFINE_string("checkpoint", None,
+                                  "A .keras model; default: <run_dir>/model.keras.")
+_TFLITE = flags.DEFINE_list("tflite", ["fp32", "fp16", "dynamic_int8", "int8"],
+                            f"TFLite files to write, from {list(tflite.QUANTIZATIONS)}.")
+_CALIBRATION = flags.DEFINE_integer("calibration_windows", 100,
+                                    "Training windows that calibrate int8.", lower_bound=1)
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing export.")
+FLAGS = flags.FLAGS
+
+TFLITE_NAMES = {"fp32": "model.tflite", "fp16": "model_fp16.tflite",
+                "dynamic_int8": "model_dynamic_int8.tflite", "int8": "model_int8.tflite"}
+
+
+def representative_data(count, with_intrinsics, seed=0):
+    """`count` random chunks of the run's training views, as signature inputs."""
+    views = runner.views_of(sources.load_sequences(FLAGS.dataset, "train",
+                                                   **tfpose_flags.data_kwargs()))
+    length = max(FLAGS.num_frames, 16)
+    rng = np.random.default_rng(seed)
+    data = []
+    for _ in range(count):
+        view = views[rng.integers(len(views))]
+        start = rng.integers(max(1, len(view.keypoints_2d) - length + 1))
+        item = [view.keypoints_2d[None, start : start + length].astype(np.float32)]
+        if with_intrinsics:
+            item.append(view.camera.normalized_intrinsics()[None])
+        data.append(item)
+    return data
+
+
+def main(argv):
+    del argv
+    if not _RUN_DIR.value or not _EXPORT_DIR.value:
+        raise app.UsageError("Give --run_dir and --export_dir.")
+    run_dir = _RUN_DIR.value
+    flagfile = os.path.join(run_dir, "flags.cfg")
+    if not os.path.exists(flagfile):
+        raise app.UsageError(f"{flagfile} not found: --run_dir must be a training run.")
+    # The run's flags first, then this command line's, which win.
+    FLAGS.unparse_flags()
+    FLAGS([sys.argv[0], f"--flagfile={flagfile}"] + sys.argv[1:])
+    unknown = [q for q in _TFLITE.value if q not in TFLITE_NAMES]
+    if unknown:
+        raise app.UsageError(f"Unknown --tflite {unknown}; choose from {list(TFLITE_NAMES)}.")
+    checkpoint = _CHECKPOINT.value or runner.final_model_path(run_dir)
+    if not os.path.exists(checkpoint):
+        raise app.UsageError(f"Checkpoint not found: {checkpoint}")
+    # compile=False: the optimizer state would otherwise be saved with the model.
+    model = inference_model(keras.models.load_model(checkpoint, compile=False))
+    with_intrinsics = inference.needs_intrinsics(model)
+    protocol = runner.PROTOCOLS[FLAGS.model]
+    export_dir = os.path.normpath(_EXPORT_DIR.value)
+    name = os.path.basename(os.path.dirname(export_dir)) or FLAGS.model
+    version = os.path.basename(export_dir)
+
+    metrics, metrics_text, command = None, None, None
+    for file_name, script in (("evaluation.json", "evaluate.py"), ("metrics.json", "train.py")):
+        path = os.path.join(run_dir, file_name)
+        if os.path.exists(path):
+            metrics = model_card.metrics_json(path)
+            with open(path) as f:
+                metrics_text = f.read()
+            command = f"python scripts/{script} --flagfile={flagfile}"
+            break
+    with open(flagfile) as f:
+        flags_text = f.read()
+    run_flags = {f.name: f.value for f in FLAGS.get_flags_for_module("tfpose.flags")}
+    parameters = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+    def files(converted):
+        card = model_card.render(
+            name=name, version=version, model=FLAGS.model, parameters=parameters,
+            flag_values=run_flags, protocol=protocol, step=FLAGS.eval_step,
+            flip=FLAGS.eval_flip, with_intrinsics=with_intrinsics, metrics=metrics,
+            metrics_command=command, tflite_files=converted)
+        extra = {"flags.cfg": flags_text, "MODEL_CARD.md": card}
+        if metrics_text is not None:
+            extra["metrics.json"] = metrics_text
+        return extra
+
+    calibration = (representative_data(_CALIBRATION.value, with_intrinsics)
+                   if "int8" in _TFLITE.value else None)
+    converted = saved_model.export(
+        model, export_dir, num_frames=FLAGS.num_frames, protocol=protocol,
+        step=FLAGS.eval_step, flip=FLAGS.eval_flip,
+        tflite_files={TFLITE_NAMES[q]: q for q in _TFLITE.value},
+        representative_data=calibration, extra_files=files, overwrite=_OVERWRITE.value)
+    for file_name, (quantization, size) in sorted(converted.items()):
+        print(f"{file_name}: {quantization}, {size / 1e6:.2f} MB")
+    print(f"exported {export_dir}")
+
+
+if __name__ == "__main__":
+    tfpose_flags.define_data_flags()
+    tfpose_flags.define_model_flags()
+    tfpose_flags.define_training_flags()
+    app.run(main)

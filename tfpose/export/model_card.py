@@ -1,0 +1,110 @@
+"""The model card written beside an exported model."""
+
+import json
+
+from tfpose.export import saved_model
+
+DATA_LICENSES = {
+    "hdm05": "HDM05 motion capture (Mueller et al., Universitaet Bonn), CC BY-SA 3.0: "
+             "http://resources.mpi-inf.mpg.de/HDM05/ . Weights trained on it are shared "
+             "under the same terms.",
+    "h36m": "Human3.6M (Ionescu et al.), licensed for non-commercial research by its "
+            "authors: http://vision.imar.ro/human3.6m/ .",
+    "synthetic": "tfpose's procedural motion (no external data).",
+}
+
+METRIC_LABELS = (("mpjpe", "MPJPE (mm)"), ("p_mpjpe", "P-MPJPE (mm)"),
+                 ("n_mpjpe", "N-MPJPE (mm)"), ("mpjve", "MPJVE (mm/frame)"),
+                 ("pck", "PCK@150mm (%)"), ("auc", "AUC (%)"))
+
+
+def _metrics_table(metrics):
+    rows = ["| | " + " | ".join(label for _, label in METRIC_LABELS) + " |",
+            "|---" * (len(METRIC_LABELS) + 1) + "|"]
+    for key, label in (("average", "average over actions"), ("all_frames", "all frames")):
+        values = metrics.get(key, {})
+        rows.append(f"| {label} | " + " | ".join(
+            f"{values[k]:.1f}" if k in values else "-" for k, _ in METRIC_LABELS) + " |")
+    return "\n".join(rows)
+
+
+def render(*, name, version, model, parameters, flag_values, protocol, step, flip,
+           with_intrinsics, metrics=None, metrics_command=None, tflite_files=None):
+    """Markdown text of the card. `flag_values`: the run's resolved flags
+    (`{name: value}`); `tflite_files`: `{file name: (quantisation, bytes)}`."""
+    dataset = flag_values.get("dataset", "?")
+    lines = [
+        f"# tfpose {model} `{name}`, version {version}",
+        "",
+        f"A {model.upper() if model == 'ugcn' else 'DG-Net'} 2D-to-3D human pose lifter "
+        f"({parameters:,} parameters), trained with tfpose (`python scripts/train.py "
+        f"--flagfile=flags.cfg`; `flags.cfg` beside this card holds every setting).",
+        "",
+        "## Training data",
+        "",
+        f"Dataset `{dataset}`" + (
+            f", training actors only, seen through {flag_values.get('num_cameras')} random "
+            f"virtual cameras per take (seed {flag_values.get('camera_seed')}), resampled to "
+            f"{flag_values.get('fps')} fps" if dataset == "hdm05" else "") + ".",
+        "",
+        DATA_LICENSES.get(dataset, ""),
+        "",
+        "## Input and output",
+        "",
+        "- `keypoints_2d`: float32 `[B, T, 17, 2]`, Human3.6M 17-joint order (hip, right "
+        "hip/knee/ankle, left hip/knee/ankle, spine, thorax, neck/nose, head, left "
+        "shoulder/elbow/wrist, right shoulder/elbow/wrist), in VideoPose3D's normalised "
+        "screen coordinates: `pixels / width * 2 - [1, height / width]`. Any `T >= 1`.",
+    ]
+    if with_intrinsics:
+        lines.append("- `intrinsics`: float32 `[B, 4]`, `(f_x, f_y, c_x, c_y)` of the camera "
+                     "in the same normalised coordinates (`2 f / width`, normalised "
+                     "principal point).")
+    lines += [
+        "- `poses_3d`: float32 `[B, T, 17, 3]`, metres, camera frame (x right, y down, z "
+        "forward), relative to the hip (joint 0, always zero).",
+        "",
+        f"Sequence protocol inside the graph: {protocol_text(protocol, step, flip)}.",
+        "",
+        "## Signatures",
+        "",
+        f"- `{saved_model.SERVING}`: whole sequences, any batch and length.",
+        f"- `{saved_model.TFLITE}`: the same with batch 1 (the TFLite files' source).",
+        f"- `{saved_model.WINDOW}`: the bare network on one window `[1, "
+        f"{flag_values.get('num_frames')}, 17, 2]`.",
+        "",
+        "TF Serving: `docker run -p 8501:8501 -v \"$PWD/<models>/" + name + ":/models/"
+        + name + "\" -e MODEL_NAME=" + name + " tensorflow/serving`, then POST "
+        "`{\"instances\": [{\"keypoints_2d\": [[[u, v], ...17 joints], ...frames]}]}` to "
+        f"`http://localhost:8501/v1/models/{name}:predict`.",
+        "",
+    ]
+    if tflite_files:
+        lines += ["## TFLite", "", "| file | quantisation | size |", "|---|---|---|"]
+        for file_name, (quantization, size) in sorted(tflite_files.items()):
+            lines.append(f"| `{file_name}` | {quantization} | {size / 1e6:.2f} MB |")
+        lines += ["", "Builtin ops only, batch 1, any number of frames (resize the input). "
+                  "Run with `ai-edge-litert`.", ""]
+    lines += ["## Accuracy", ""]
+    if metrics:
+        lines += [
+            f"Test split of `{dataset}` ({metrics.get('num_views', '?')} camera views, "
+            f"{metrics.get('num_frames', '?')} frames), this model's sequence protocol:",
+            "", _metrics_table(metrics), "",
+        ]
+        if metrics_command:
+            lines += ["Measured with:", "", "```bash", metrics_command, "```", ""]
+    else:
+        lines += ["Not measured (the run has no metrics.json).", ""]
+    return "\n".join(lines)
+
+
+def protocol_text(protocol, step, flip):
+    base = (f"windows every {step} frames, overlapping predictions averaged"
+            if protocol == "average" else "one window centred on every frame, its centre kept")
+    return base + (", with horizontal-flip test-time augmentation" if flip else "")
+
+
+def metrics_json(path):
+    with open(path) as f:
+        return json.load(f)

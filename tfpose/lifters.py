@@ -1,0 +1,116 @@
+"""One interface over the three forms a trained lifter ships in.
+
+`load_lifter(path)` accepts a SavedModel directory (its `serving_default`),
+a `.keras` file (driven by `tfpose.inference.SequenceLifter` with its
+model's protocol) or a `.tflite` file (converted from `serve_tflite`:
+whole sequences, batch 1). Each lifts `[T, 17, 2]` normalised 2D (and
+intrinsics, for DG-Net's balanced output) to `[T, 17, 3]`.
+"""
+
+import os
+
+import numpy as np
+
+PROTOCOLS = {"UGCN": "average", "DGNet": "center"}
+
+
+class Lifter:
+    """`lifter(keypoints_2d [T, 17, 2], intrinsics=None) -> [T, 17, 3]`."""
+
+    needs_intrinsics = False
+    kind = ""
+
+    def __call__(self, keypoints_2d, intrinsics=None):
+        raise NotImplementedError
+
+    def _check_intrinsics(self, intrinsics):
+        if self.needs_intrinsics and intrinsics is None:
+            raise ValueError("This model takes the camera intrinsics (DG-Net's balanced "
+                             "output): give the focal length and principal point.")
+        return None if intrinsics is None else np.asarray(intrinsics, np.float32).reshape(1, 4)
+
+
+class SavedModelLifter(Lifter):
+    kind = "savedmodel"
+
+    def __init__(self, path):
+        from tfpose.export import saved_model
+
+        self.signature = saved_model.load_signature(path)
+        inputs = self.signature.structured_input_signature[1]
+        if "keypoints_2d" not in inputs:
+            raise ValueError(f"{path}: serving_default has no 'keypoints_2d' input "
+                             f"(it takes {sorted(inputs)}); not a tfpose export.")
+        self.needs_intrinsics = "intrinsics" in inputs
+
+    def __call__(self, keypoints_2d, intrinsics=None):
+        import tensorflow as tf
+
+        k = self._check_intrinsics(intrinsics)
+        inputs = {"keypoints_2d": tf.constant(np.asarray(keypoints_2d, np.float32)[None])}
+        if self.needs_intrinsics:
+            inputs["intrinsics"] = tf.constant(k)
+        return self.signature(**inputs)["poses_3d"].numpy()[0]
+
+
+class KerasLifter(Lifter):
+    kind = "keras"
+
+    def __init__(self, path, step=5, flip=True):
+        import keras
+
+        import tfpose.models  # noqa: F401  (registers the classes)
+        from tfpose import inference
+        from tfpose.models import inference_model
+
+        model = keras.models.load_model(path, compile=False)
+        protocol = PROTOCOLS.get(type(model).__name__)
+        if protocol is None:
+            raise ValueError(f"{path}: a {type(model).__name__}, not a tfpose lifter.")
+        model = inference_model(model)
+        num_frames = model.inputs[0].shape[1] or 4
+        self.lifter = inference.SequenceLifter(model, num_frames, step=step, flip=flip,
+                                               protocol=protocol)
+        self.needs_intrinsics = self.lifter.needs_intrinsics
+
+    def __call__(self, keypoints_2d, intrinsics=None):
+        k = self._check_intrinsics(intrinsics)
+        return self.lifter(keypoints_2d, intrinsics=None if k is None else k[0])
+
+
+class TFLiteLifter(Lifter):
+    kind = "tflite"
+
+    def __init__(self, path, num_threads=2):
+        from tfpose.export import tflite
+
+        try:
+            self.interpreter = tflite.interpreter(path, num_threads)
+        except ValueError as error:
+            raise ValueError(f"{path} is not a valid TFLite model: {error}") from None
+        self.names = tflite.input_names(self.interpreter)
+        if "keypoints_2d" not in self.names:
+            raise ValueError(f"{path}: no 'keypoints_2d' input; not a tfpose export.")
+        self.needs_intrinsics = "intrinsics" in self.names
+        self._run = tflite.run
+
+    def __call__(self, keypoints_2d, intrinsics=None):
+        k = self._check_intrinsics(intrinsics)
+        x = np.asarray(keypoints_2d, np.float32)[None]
+        return self._run(None, x, intrinsics=k if self.needs_intrinsics else None,
+                         interpreter_=self.interpreter)[0]
+
+
+def load_lifter(path):
+    """A `Lifter` for a SavedModel directory, `.keras` or `.tflite` file."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        return SavedModelLifter(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Model not found: {path}")
+    extension = os.path.splitext(path)[1].lower()
+    if extension == ".keras":
+        return KerasLifter(path)
+    if extension == ".tflite":
+        return TFLiteLifter(path)
+    raise ValueError(f"{path}: expected a SavedModel directory, a .keras or a .tflite file.")
