@@ -35,6 +35,9 @@ setuptools.setup(
     extras_require={
         # tensorflow-serving-api: the TF Serving request protos, to test the
         # exported models' serving contract (the server cannot run here).
-        "test": ["pytest>=8", "tensorflow-serving-api>=2.21,<2.22"],
+        # ONNX export (tfpose.export.onnx) and its runtime.
+        "onnx": ["tf2onnx>=1.17", "onnxruntime>=1.20"],
+        "test": ["pytest>=8", "tensorflow-serving-api>=2.21,<2.22", "tf2onnx>=1.17",
+                 "onnxruntime>=1.20"],
     },
 )

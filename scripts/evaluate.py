@@ -25,11 +25,35 @@ _CHECKPOINT = flags.DEFINE_string(
 _OUTPUT_JSON = flags.DEFINE_string(
     "output_json", None, "Where to write the metrics; default: <model_dir>/evaluation.json.")
 _SPLIT = flags.DEFINE_enum("split", "test", ["train", "test"], "Which split to evaluate.")
+_LIFTER = flags.DEFINE_string(
+    "lifter", None, "Evaluate an exported model instead of a checkpoint: a SavedModel "
+    "directory (serving_default) or a .tflite file; the protocol is the one built into it.")
+_VIEWS = flags.DEFINE_integer(
+    "views_per_sequence", 0, "Evaluate only the first N camera views of each sequence "
+    "(0: all), e.g. to compare slow exported variants on a subset.", lower_bound=0)
 FLAGS = flags.FLAGS
 
 
 def main(argv):
     del argv
+    sequences = sources.load_sequences(FLAGS.dataset, _SPLIT.value, **tfpose_flags.data_kwargs())
+    if _VIEWS.value:
+        for sequence in sequences:
+            sequence.views = sequence.views[: _VIEWS.value]
+    if _LIFTER.value:
+        from tfpose import lifters
+
+        summary = evaluation.to_millimetres(evaluation.evaluate_sequences(
+            lifters.load_lifter(_LIFTER.value), sequences))
+        summary["lifter"] = _LIFTER.value
+        summary["split"] = _SPLIT.value
+        summary["views_per_sequence"] = _VIEWS.value
+        print(evaluation.format_table(summary, ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "pck",
+                                                "auc")))
+        if _OUTPUT_JSON.value:
+            fileio.write_json(_OUTPUT_JSON.value, summary)
+            print(f"wrote {_OUTPUT_JSON.value}")
+        return
     checkpoint = _CHECKPOINT.value
     if checkpoint is None:
         if FLAGS.model_dir is None:
@@ -38,11 +62,11 @@ def main(argv):
     if not os.path.exists(checkpoint):
         raise app.UsageError(f"Checkpoint not found: {checkpoint}")
     model = keras.models.load_model(checkpoint, compile=False)
-    sequences = sources.load_sequences(FLAGS.dataset, _SPLIT.value, **tfpose_flags.data_kwargs())
     summary = runner.evaluate_model(model, sequences, FLAGS.num_frames, FLAGS.eval_step,
                                     FLAGS.eval_flip, protocol=runner.PROTOCOLS[FLAGS.model])
     summary["checkpoint"] = checkpoint
     summary["split"] = _SPLIT.value
+    summary["views_per_sequence"] = _VIEWS.value
     print(evaluation.format_table(summary, ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "pck", "auc")))
     output = _OUTPUT_JSON.value or os.path.join(
         FLAGS.model_dir or os.path.dirname(checkpoint), "evaluation.json")

@@ -5,7 +5,7 @@
 Writes the TF Serving layout `<base>/<model_name>/<version>/`: the SavedModel
 (signatures `serving_default`, `serve_tflite`, `window`; see
 `tfpose.export.saved_model`), the TFLite files of --tflite (converted from
-`serve_tflite`, builtin ops only; `int8` calibrated on --calibration_windows
+`serve_tflite`, builtin ops only; `int8` and `int16x8` calibrated on --calibration_windows
 windows of the run's training data), the run's `flags.cfg`, its metrics and a
 `MODEL_CARD.md`. All or nothing: a failed export leaves no directory behind.
 The run's settings (model, data, --eval_step, --eval_flip) come from
@@ -30,21 +30,32 @@ _EXPORT_DIR = flags.DEFINE_string("export_dir", None, "<base>/<model_name>/<vers
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None,
                                   "A .keras model; default: <run_dir>/model.keras.")
 _TFLITE = flags.DEFINE_list("tflite", ["fp32", "fp16", "dynamic_int8", "int8"],
-                            f"TFLite files to write, from {list(tflite.QUANTIZATIONS)}.")
+                            f"TFLite files to write, from {list(tflite.QUANTIZATIONS)} "
+                            "(int16x8 runs for UGCN; DG-Net's kNN distances have no int16 "
+                            "kernel in TFLite).")
 _CALIBRATION = flags.DEFINE_integer("calibration_windows", 100,
-                                    "Training windows that calibrate int8.", lower_bound=1)
+                                    "Training chunks (of 4 windows' length) that calibrate "
+                                    "int8 and int16x8.", lower_bound=1)
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing export.")
 FLAGS = flags.FLAGS
 
 TFLITE_NAMES = {"fp32": "model.tflite", "fp16": "model_fp16.tflite",
-                "dynamic_int8": "model_dynamic_int8.tflite", "int8": "model_int8.tflite"}
+                "dynamic_int8": "model_dynamic_int8.tflite", "int8": "model_int8.tflite",
+                "int16x8": "model_int16x8.tflite"}
 
 
 def representative_data(count, with_intrinsics, seed=0):
-    """`count` random chunks of the run's training views, as signature inputs."""
+    """`count` random chunks of the run's training views, as signature inputs.
+
+    Chunks span several windows: with overlap-averaging (UGCN) the sums of
+    overlapping predictions grow with the number of windows covering a
+    frame, and a calibration on single windows would leave them outside the
+    quantised range (it did: hundreds of millimetres of error).
+    """
     views = runner.views_of(sources.load_sequences(FLAGS.dataset, "train",
                                                    **tfpose_flags.data_kwargs()))
-    length = max(FLAGS.num_frames, 16)
+    views = [v for v in views if len(v.keypoints_2d) >= FLAGS.num_frames] or views
+    length = max(4 * FLAGS.num_frames, 64)
     rng = np.random.default_rng(seed)
     data = []
     for _ in range(count):
@@ -71,6 +82,9 @@ def main(argv):
     unknown = [q for q in _TFLITE.value if q not in TFLITE_NAMES]
     if unknown:
         raise app.UsageError(f"Unknown --tflite {unknown}; choose from {list(TFLITE_NAMES)}.")
+    if os.path.exists(_EXPORT_DIR.value) and not _OVERWRITE.value:
+        raise app.UsageError(f"{_EXPORT_DIR.value} exists: export a new version, or pass "
+                             "--overwrite.")
     checkpoint = _CHECKPOINT.value or runner.final_model_path(run_dir)
     if not os.path.exists(checkpoint):
         raise app.UsageError(f"Checkpoint not found: {checkpoint}")
@@ -108,7 +122,7 @@ def main(argv):
         return extra
 
     calibration = (representative_data(_CALIBRATION.value, with_intrinsics)
-                   if "int8" in _TFLITE.value else None)
+                   if {"int8", "int16x8"} & set(_TFLITE.value) else None)
     converted = saved_model.export(
         model, export_dir, num_frames=FLAGS.num_frames, protocol=protocol,
         step=FLAGS.eval_step, flip=FLAGS.eval_flip,

@@ -189,19 +189,25 @@ def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol
             raise ValueError("This model takes camera intrinsics.")
         intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
 
-    def run(sequences, cameras):
+    def run(sequences, cameras, count):
         windows_ = tf.reshape(tf.gather(sequences, index, axis=1),
-                              [-1, num_frames, num_joints, 2])  # [B * W, T, J, 2]
+                              [-1, num_frames, num_joints, 2])  # [count * W, T, J, 2]
         if with_intrinsics:
-            owner = tf.range(batch * num_windows) // num_windows
+            owner = tf.range(count * num_windows) // num_windows
             return model([windows_, tf.gather(cameras, owner)], training=False)
         return model(windows_, training=False)
 
-    y = run(x, intrinsics)
     if flip:
-        mirrored = run(augment.flip(x, skeleton),
-                       augment.flip_intrinsics(intrinsics) if with_intrinsics else None)
-        y = 0.5 * (y + augment.flip(mirrored, skeleton))
+        # Original and mirrored sequences in one batch: one model call in
+        # the graph (an exported graph holds one copy of the network).
+        stacked = tf.concat([x, augment.flip(x, skeleton)], 0)
+        cameras = (tf.concat([intrinsics, augment.flip_intrinsics(intrinsics)], 0)
+                   if with_intrinsics else None)
+        both = tf.reshape(run(stacked, cameras, 2 * batch),
+                          [2, -1, num_frames, num_joints, 3])
+        y = 0.5 * (both[0] + augment.flip(both[1], skeleton))
+    else:
+        y = run(x, intrinsics, batch)
     not_root = np.ones((num_joints, 1), np.float32)
     not_root[skeleton.root] = 0.0
     y = y * not_root

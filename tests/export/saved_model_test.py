@@ -163,19 +163,34 @@ def test_failed_export_leaves_nothing(exported, tmp_path):
     assert not target.exists() and os.listdir(tmp_path / "ugcn") == []
 
 
-def test_quantized_tflite_runs(exported):
-    _, _, _, directory, _ = exported["dgnet"]
+@pytest.mark.parametrize("name, quantizations", [
+    ("dgnet", ("fp16", "dynamic_int8", "int8")), ("ugcn", ("int16x8",))])
+def test_quantized_tflite_runs(exported, name, quantizations):
+    _, _, _, directory, _ = exported[name]
     rng = np.random.default_rng(5)
-    calibration = [[rng.normal(scale=0.3, size=(1, 16, 17, 2)).astype(np.float32)]
+    calibration = [[rng.normal(scale=0.3, size=(1, 40, 17, 2)).astype(np.float32)]
                    for _ in range(8)]
     x = rng.normal(scale=0.3, size=(1, 12, 17, 2)).astype(np.float32)
     expected = saved_model.load_signature(directory)(keypoints_2d=x)["poses_3d"].numpy()
-    for quantization in ("fp16", "dynamic_int8", "int8"):
+    for quantization in quantizations:
         flatbuffer = tflite.convert_saved_model(str(directory), saved_model.TFLITE, quantization,
                                                 calibration)
         ops = tflite.op_names(flatbuffer)
         assert not [op for op in ops if op.startswith("Flex") or op == "CUSTOM"]
-        if quantization == "int8":
+        if quantization in ("int8", "int16x8"):
             assert "QUANTIZE" in ops
         got = tflite.run(flatbuffer, x)
         assert got.shape == expected.shape and np.isfinite(got).all()
+
+
+def test_export_refuses_a_quantization_that_does_not_run(exported, tmp_path):
+    model = exported["dgnet"][0]
+    rng = np.random.default_rng(6)
+    calibration = [[rng.normal(scale=0.3, size=(1, 16, 17, 2)).astype(np.float32)]
+                   for _ in range(4)]
+    target = tmp_path / "dgnet" / "1"
+    with pytest.raises(RuntimeError, match="int16x8 TFLite model converts but does not run"):
+        saved_model.export(model, target, num_frames=4, protocol="center",
+                           tflite_files={"model_int16x8.tflite": "int16x8"},
+                           representative_data=calibration)
+    assert not target.exists()

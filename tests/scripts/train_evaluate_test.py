@@ -42,6 +42,28 @@ def test_train_then_evaluate(tmp_path):
     assert evaluated["average"]["mpjpe"] == pytest.approx(metrics["average"]["mpjpe"], rel=1e-5)
     assert "p_mpjpe" in result.stdout
 
+    # Exported for serving: the card, the run's flags, and the same accuracy
+    # from the SavedModel and the TFLite file as from the checkpoint.
+    export = tmp_path / "exported" / "tiny" / "1"
+    result = _run(["scripts/export.py", f"--run_dir={run}", f"--export_dir={export}",
+                   "--tflite=fp32,int8", "--calibration_windows=4"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("saved_model.pb", "model.tflite", "model_int8.tflite", "flags.cfg",
+                 "MODEL_CARD.md", "metrics.json"):
+        assert (export / name).exists(), name
+    card = (export / "MODEL_CARD.md").read_text()
+    assert "serving_default" in card and "model_int8.tflite" in card
+    assert f"{evaluated['average']['mpjpe']:.1f}" in card
+    for lifter in (export, export / "model.tflite"):
+        result = _run(["scripts/evaluate.py", f"--flagfile={run / 'flags.cfg'}",
+                       f"--lifter={lifter}", f"--output_json={tmp_path / 'lifter.json'}"])
+        assert result.returncode == 0, result.stderr[-3000:]
+        exported = json.loads((tmp_path / "lifter.json").read_text())
+        assert exported["average"]["mpjpe"] == pytest.approx(evaluated["average"]["mpjpe"],
+                                                             abs=1e-2)
+    result = _run(["scripts/export.py", f"--run_dir={run}", f"--export_dir={export}"])
+    assert result.returncode != 0 and "exists" in result.stderr
+
     # The recorded flags repeat the run.
     rerun = tmp_path / "rerun"
     result = _run(["scripts/train.py", f"--flagfile={run / 'flags.cfg'}",

@@ -1,8 +1,21 @@
 """The model card written beside an exported model."""
 
+import inspect
 import json
 
 from tfpose.export import saved_model
+
+
+def _virtual_camera_text():
+    from tfpose import camera
+
+    d = {k: v.default for k, v in inspect.signature(camera.random_cameras).parameters.items()
+         if v.default is not inspect.Parameter.empty}
+    return (f"virtual cameras {d['distance'][0]:g}-{d['distance'][1]:g} m from the subject, "
+            f"{d['height'][0]:g}-{d['height'][1]:g} m high, any azimuth, focal length "
+            f"{d['focal_length'][0]:g}-{d['focal_length'][1]:g} px on "
+            f"{d['image_size'][0]}x{d['image_size'][1]} images, no lens distortion, "
+            "ground-truth 2D (no detector noise)")
 
 DATA_LICENSES = {
     "hdm05": "HDM05 motion capture (Mueller et al., Universitaet Bonn), CC BY-SA 3.0: "
@@ -48,6 +61,10 @@ def render(*, name, version, model, parameters, flag_values, protocol, step, fli
             f"{flag_values.get('fps')} fps" if dataset == "hdm05" else "") + ".",
         "",
         DATA_LICENSES.get(dataset, ""),
+        "",
+        ("What the model has seen: " + _virtual_camera_text() + ". Inputs far from this "
+         "(other fields of view, subjects much nearer or farther, noisy detections) are "
+         "outside its training distribution." if dataset in ("hdm05", "synthetic") else ""),
         "",
         "## Input and output",
         "",

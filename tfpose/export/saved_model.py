@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 
+import numpy as np
 import tensorflow as tf
 
 from tfpose import inference
@@ -112,6 +113,7 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
         for name, quantization in (tflite_files or {}).items():
             flatbuffer = tflite.convert_saved_model(temporary, TFLITE, quantization,
                                                     representative_data)
+            _smoke_run(flatbuffer, quantization, with_intrinsics=inference.needs_intrinsics(model))
             with open(os.path.join(temporary, name), "wb") as f:
                 f.write(flatbuffer)
             converted[name] = (quantization, len(flatbuffer))
@@ -129,6 +131,21 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
         if os.path.exists(temporary):
             shutil.rmtree(temporary)
     return converted
+
+
+def _smoke_run(flatbuffer, quantization, with_intrinsics):
+    """Runs a converted file once: a conversion can succeed and still hold
+    an op the interpreter has no kernel for at that precision."""
+    from tfpose.export import tflite
+
+    x = np.zeros((1, 5, 17, 2), np.float32)
+    k = np.array([[2.0, 2.0, 0.0, 0.0]], np.float32) if with_intrinsics else None
+    try:
+        tflite.run(flatbuffer, x, intrinsics=k)
+    except RuntimeError as error:
+        raise RuntimeError(f"The {quantization} TFLite model converts but does not run on "
+                           f"ai-edge-litert ({str(error).strip()}); leave {quantization} out.") \
+            from None
 
 
 def load_signature(export_dir, name=SERVING):

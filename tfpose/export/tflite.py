@@ -8,7 +8,11 @@ Quantisation modes (`QUANTIZATIONS`):
 - `"int8"`: int8 weights and activations, ranges calibrated on a
   representative dataset; input and output stay float32 (the model
   quantises and dequantises at its ends); ops without an int8 kernel stay
-  float.
+  float. 8-bit activations are too coarse for these regressors: on HDM05
+  the lifted poses move by tens to hundreds of millimetres (docs/RESULTS.md);
+- `"int16x8"`: int8 weights and int16 activations, calibrated the same way.
+  Runs for UGCN; DG-Net's converts, but ai-edge-litert has no int16 kernel
+  for the squared differences of its kNN distances.
 """
 
 import tempfile
@@ -19,7 +23,7 @@ import tensorflow as tf
 from tfpose import inference
 
 SIGNATURE = "serve_tflite"
-QUANTIZATIONS = ("fp32", "fp16", "dynamic_int8", "int8")
+QUANTIZATIONS = ("fp32", "fp16", "dynamic_int8", "int8", "int16x8")
 
 
 def convert_saved_model(directory, signature_key=SIGNATURE, quantization="fp32",
@@ -51,14 +55,16 @@ def convert_saved_model(directory, signature_key=SIGNATURE, quantization="fp32",
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantization == "fp16":
         converter.target_spec.supported_types = [tf.float16]
-    elif quantization == "int8":
+    elif quantization in ("int8", "int16x8"):
         if representative_data is None:
-            raise ValueError("int8 quantization needs `representative_data` to calibrate.")
+            raise ValueError(f"{quantization} quantization needs `representative_data` to "
+                             "calibrate.")
         data = list(representative_data)
         converter.representative_dataset = lambda: ([np.asarray(a, np.float32) for a in item]
                                                     for item in data)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
-                                               tf.lite.OpsSet.TFLITE_BUILTINS]
+        integer_ops = (tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if quantization == "int8" else
+                       tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8)
+        converter.target_spec.supported_ops = [integer_ops, tf.lite.OpsSet.TFLITE_BUILTINS]
     return converter.convert()
 
 
