@@ -27,10 +27,8 @@ def median_seconds(fn, repeats=5, warmup=2):
 def random_keypoints(shape, seed=0):
     """Plausible normalised 2D input: a random walk around the image centre."""
     rng = np.random.default_rng(seed)
-    frames = shape[-3]
     base = rng.normal(scale=0.2, size=shape[:-3] + (1,) + shape[-2:])
     drift = np.cumsum(rng.normal(scale=0.005, size=shape), axis=-3)
-    del frames
     return (base + drift).astype(np.float32)
 
 

@@ -49,8 +49,7 @@ def _frames_array(frames, path):
         if frame is None:
             rows.append(None)
             continue
-        values = np.asarray(frame, dtype=np.float64) if not _has_none(frame) else np.asarray(
-            _nan_for_none(frame), dtype=np.float64)
+        values = np.asarray(_nan_for_none(frame), dtype=np.float64)
         if values.ndim == 1 and values.size in (2 * NUM_JOINTS, 3 * NUM_JOINTS):
             values = values.reshape(NUM_JOINTS, -1)
         if values.ndim != 2 or values.shape[0] != NUM_JOINTS or values.shape[1] not in (2, 3):
@@ -65,14 +64,6 @@ def _frames_array(frames, path):
         raise ValueError(f"{path}: no frame has keypoints.")
     empty = np.full((NUM_JOINTS, channels), np.nan)
     return np.stack([empty if r is None else r for r in rows])
-
-
-def _has_none(value):
-    if value is None:
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_has_none(v) for v in value)
-    return False
 
 
 def _nan_for_none(value):

@@ -23,13 +23,14 @@ def _view_3d(poses_3d):
     return np.stack([p[..., 0], p[..., 2], -p[..., 1]], -1)
 
 
-def _setup(matplotlib_figure_args):
+def _setup(figure_kwargs):
+    """A figure on the non-interactive Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt.figure(**matplotlib_figure_args), plt
+    return plt.figure(**figure_kwargs), plt
 
 
 def _limits(points):
