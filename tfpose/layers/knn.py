@@ -8,7 +8,14 @@ from keras import ops
 
 
 def pairwise_squared_distances(x):
-    """`[..., J, C] -> [..., J, J]` squared Euclidean distances."""
+    """`[..., J, C] -> [..., J, J]` squared Euclidean distances.
+
+    Computed as `|x_i|^2 - 2 x_i.x_j + |x_j|^2` (one matmul) after centring
+    the joints on their mean: distances do not change, but the cancellation
+    in that expansion shrinks with `|x|`, so TensorFlow and TFLite (which
+    sum in different orders) agree on nearly tied neighbours far more often.
+    """
+    x = x - ops.mean(x, axis=-2, keepdims=True)
     squared = ops.sum(ops.square(x), axis=-1, keepdims=True)
     inner = ops.matmul(x, ops.swapaxes(x, -1, -2))
     return ops.maximum(squared - 2.0 * inner + ops.swapaxes(squared, -1, -2), 0.0)
