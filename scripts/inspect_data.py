@@ -45,8 +45,10 @@ def main(argv):
                                training=True, stride=FLAGS.stride, seed=FLAGS.seed,
                                flip=FLAGS.flip, noise_std=FLAGS.noise_std)
     inputs, targets = next(iter(ds))
+    steps = pipeline.steps_per_pass(views, num_frames=FLAGS.num_frames,
+                                    batch_size=FLAGS.batch_size, stride=FLAGS.stride)
     print(f"training batch: keypoints_2d {tuple(inputs.shape)} "
-          f"poses_3d {tuple(targets.shape)}; {len(ds)} batches per epoch")
+          f"poses_3d {tuple(targets.shape)}; {steps} batches per epoch")
     baseline = summary.mean_pose_baseline(train, test)
     report["mean_pose_baseline"] = baseline
     print("mean-pose baseline on the test split (errors in mm, PCK/AUC in %):")

@@ -1,12 +1,18 @@
-"""Trains a lifter.
+"""Trains a lifter, on one device, several GPUs or several hosts.
 
     python scripts/train.py --flagfile=configs/ugcn_demo.cfg --model_dir=runs/ugcn_demo
     python scripts/train.py --flagfile=configs/ugcn_hdm05.cfg --model_dir=runs/ugcn_hdm05
+    python scripts/train.py ... --strategy=mirrored            # all local GPUs
+    TF_CONFIG=... python scripts/train.py ... --strategy=multi_worker   # one per host
+    python scripts/launch_workers.py --num_workers=2 -- <train.py flags>  # try it locally
 
-Writes to --model_dir: flags.cfg (rerun with --flagfile=<model_dir>/flags.cfg),
+Writes to --model_dir (the chief only; other workers write into temporary
+directories): flags.cfg (rerun with --flagfile=<model_dir>/flags.cfg),
 checkpoints/{last,best}.keras, backup/ (a killed run started again with the
-same command resumes), logs/ (TensorBoard), training.csv, model.keras and,
-with --evaluate, metrics.json from the sequence evaluation of the test split.
+same command resumes and ends with the weights of an uninterrupted one),
+logs/ (TensorBoard), training.csv, model.keras and, with --evaluate,
+metrics.json from the sequence evaluation of the test split.
+See docs/DISTRIBUTED.md.
 """
 
 import os
@@ -14,8 +20,9 @@ import os
 import keras
 from absl import app, flags, logging
 
-from tfpose import evaluation, fileio, runner, training
+from tfpose import distribute, evaluation, fileio, runner
 from tfpose import flags as tfpose_flags
+from tfpose import training
 from tfpose.data import sources
 
 FLAGS = flags.FLAGS
@@ -23,15 +30,27 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
+    # Devices and the strategy come first: both need TensorFlow's runtime
+    # unused, and the cluster must form before anything else runs.
+    distribute.configure_devices(FLAGS.strategy, FLAGS.num_devices)
+    strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.num_devices)
+    loop = runner.choose_loop(FLAGS.training_loop, FLAGS.strategy, FLAGS.backup_every_steps)
+    replicas = strategy.num_replicas_in_sync
+    if FLAGS.batch_size % replicas:
+        raise app.UsageError(
+            f"--batch_size={FLAGS.batch_size} (the global batch) does not split over "
+            f"{replicas} replicas.")
+    if FLAGS.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
     keras.utils.set_random_seed(FLAGS.seed)
-    model_dir = FLAGS.model_dir
-    tfpose_flags.write_flagfile(os.path.join(model_dir, "flags.cfg"))
+    write_dir = distribute.WriteDir(FLAGS.model_dir, strategy)
+    tfpose_flags.write_flagfile(os.path.join(write_dir.path, "flags.cfg"))
     data = tfpose_flags.data_kwargs()
     model_kwargs = tfpose_flags.model_kwargs()
     train = sources.load_sequences(FLAGS.dataset, "train", **data)
     test = sources.load_sequences(FLAGS.dataset, "test", **data) if (
         FLAGS.validate or FLAGS.evaluate) else []
-    train_ds, val_ds, steps = runner.train_datasets(
+    make_train, val_ds, steps = runner.train_datasets(
         train, test if FLAGS.validate else [], num_frames=FLAGS.num_frames,
         batch_size=FLAGS.batch_size, stride=FLAGS.stride, seed=FLAGS.seed, flip=FLAGS.flip,
         noise_std=FLAGS.noise_std, steps_per_epoch=FLAGS.steps_per_epoch,
@@ -40,18 +59,30 @@ def main(argv):
     )
     schedule = training.learning_rate_schedule(
         FLAGS.learning_rate, steps, FLAGS.lr_schedule, FLAGS.lr_decay_epochs, FLAGS.lr_decay_rate)
-    model = runner.build_model(FLAGS.model, model_kwargs,
-                               tfpose_flags.loss_kwargs(), schedule, FLAGS.dgnet_block_weight)
-    logging.info("%s: %d parameters, %d steps per epoch", FLAGS.model, model.count_params(), steps)
-    runner.fit(model, train_ds, val_ds, model_dir=model_dir, epochs=FLAGS.epochs,
-               steps_per_epoch=steps, backup_every_steps=FLAGS.backup_every_steps,
-               verbose=FLAGS.verbose)
-    runner.save_model(model, runner.final_model_path(model_dir))
-    if FLAGS.evaluate:
+    with strategy.scope():
+        model = runner.build_model(FLAGS.model, model_kwargs, tfpose_flags.loss_kwargs(),
+                                   schedule, FLAGS.dgnet_block_weight)
+    if replicas > 1 and FLAGS.sync_batch_norm:
+        distribute.synchronize_batch_norm(model)
+    logging.info("%s: %d parameters, %d steps per epoch, %s loop, %d replicas", FLAGS.model,
+                 model.count_params(), steps, loop, replicas)
+    runner.train(model, make_train, val_ds, strategy=strategy, loop=loop,
+                 model_dir=FLAGS.model_dir, write_dir=write_dir.path, epochs=FLAGS.epochs,
+                 steps_per_epoch=steps, backup_every_steps=FLAGS.backup_every_steps,
+                 verbose=FLAGS.verbose)
+    final = runner.final_model_path(write_dir.path)
+    runner.save_model(model, final)
+    if FLAGS.evaluate and write_dir.chief:
+        # A fresh copy outside the strategy: evaluation is the chief's
+        # alone, and a distributed model's calls would wait for the others.
+        if FLAGS.strategy != "default":
+            keras.mixed_precision.set_global_policy("float32")
+            model = keras.models.load_model(final)
         summary = runner.evaluate_model(model, test, FLAGS.num_frames, FLAGS.eval_step,
                                         FLAGS.eval_flip, protocol=runner.PROTOCOLS[FLAGS.model])
         print(evaluation.format_table(summary))
-        fileio.write_json(os.path.join(model_dir, "metrics.json"), summary)
+        fileio.write_json(os.path.join(write_dir.path, "metrics.json"), summary)
+    write_dir.cleanup()
 
 
 if __name__ == "__main__":

@@ -36,7 +36,9 @@ def define_data_flags():
                          "Frames per synthetic sequence.", lower_bound=1)
     flags.DEFINE_integer("num_frames", 96, "Frames per input window (T).", lower_bound=1)
     flags.DEFINE_integer("stride", 1, "Frames between training windows.", lower_bound=1)
-    flags.DEFINE_integer("batch_size", 256, "Global batch size.", lower_bound=1)
+    flags.DEFINE_integer("batch_size", 256,
+                         "Global batch size, split over all replicas of all workers.",
+                         lower_bound=1)
     flags.DEFINE_bool("flip", True, "Horizontal flip augmentation in training.")
     flags.DEFINE_float("noise_std", 0.0,
                        "Gaussian noise on training 2D input, normalised units.",
@@ -123,8 +125,25 @@ def define_training_flags():
     flags.DEFINE_bool("validate", True, "Validate on test-split windows after every epoch.")
     flags.DEFINE_integer("validation_steps", 0, "Validation batches; 0 = all.", lower_bound=0)
     flags.DEFINE_integer("backup_every_steps", 0,
-                         "Back up for resumption every N steps; 0 = every epoch.",
-                         lower_bound=0)
+                         "Also back up for resumption every N steps (custom loop); 0 = after "
+                         "every epoch only.", lower_bound=0)
+    flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
+                      "default: one device; mirrored: MirroredStrategy over the local GPUs "
+                      "(logical CPU devices where there is none); multi_worker: "
+                      "MultiWorkerMirroredStrategy over the cluster in TF_CONFIG.")
+    flags.DEFINE_integer("num_devices", 0,
+                         "mirrored: local GPUs to use, 0 = all; without GPUs, logical CPU "
+                         "devices to split the CPU into, 0 = 2.", lower_bound=0)
+    flags.DEFINE_enum("training_loop", "auto", ["auto", "fit", "custom"],
+                      "fit: Keras model.fit; custom: the strategy.run loop of tfpose.loop "
+                      "(same losses, metrics, schedule, callbacks); auto: fit, except under "
+                      "multi_worker or with --backup_every_steps.")
+    flags.DEFINE_bool("sync_batch_norm", True,
+                      "With several replicas, batch-norm statistics over the global batch, "
+                      "so results do not depend on the device count.")
+    flags.DEFINE_bool("mixed_precision", False,
+                      "mixed_float16 compute for GPUs (variables, loss and outputs stay "
+                      "float32; dynamic loss scaling).")
     flags.DEFINE_bool("evaluate", True,
                       "After training, evaluate whole test sequences (evaluate.py's protocol).")
     flags.DEFINE_integer("eval_step", 5, "Sliding-window step of sequence evaluation.",

@@ -5,6 +5,7 @@ import os
 import keras
 
 from tfpose import evaluation, fileio, inference, losses, metrics, training
+from tfpose import loop as tfpose_loop
 from tfpose.data import pipeline
 from tfpose.models import MODELS, inference_model
 
@@ -80,21 +81,37 @@ def takes_intrinsics(model_kwargs):
 
 def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, stride, seed,
                    flip, noise_std, steps_per_epoch=0, validation_steps=0, intrinsics=False):
-    """Training and validation `tf.data` pipelines, and the steps per epoch."""
-    train_ds = pipeline.make_dataset(
-        views_of(train_sequences), num_frames=num_frames, batch_size=batch_size,
-        training=True, stride=stride, seed=seed, flip=flip, noise_std=noise_std,
-        intrinsics=intrinsics,
-    )
-    full_epoch = int(train_ds.cardinality())
+    """The training stream, validation `tf.data` pipeline and steps per epoch.
+
+    Returns `(make_train, val_ds, steps)`: `make_train(start_step=0,
+    input_context=None)` builds the endless, step-indexed training stream
+    (global batches, or one input pipeline's per-replica batches given a
+    `tf.distribute.InputContext`); an epoch is `steps` batches, one pass
+    over the windows unless `steps_per_epoch` says otherwise.
+    """
+    views = views_of(train_sequences)
+    full_epoch = pipeline.steps_per_pass(views, num_frames=num_frames, batch_size=batch_size,
+                                         stride=stride)
     if full_epoch < 1:
         raise ValueError(
             f"The training split has fewer windows than one batch of {batch_size}; "
             "lower --batch_size or --stride."
         )
     steps = steps_per_epoch or full_epoch
-    if steps_per_epoch:
-        train_ds = train_ds.repeat()
+
+    def make_train(start_step=0, input_context=None):
+        shards = {}
+        if input_context is not None:
+            shards = dict(
+                num_shards=input_context.num_input_pipelines,
+                shard_index=input_context.input_pipeline_id,
+                per_replica_batch_size=input_context.get_per_replica_batch_size(batch_size),
+            )
+        return pipeline.make_dataset(
+            views, num_frames=num_frames, batch_size=batch_size, training=True, stride=stride,
+            seed=seed, flip=flip, noise_std=noise_std, intrinsics=intrinsics,
+            start_step=start_step, **shards)
+
     val_ds = None
     if val_sequences:
         val_ds = pipeline.make_dataset(
@@ -103,16 +120,52 @@ def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, st
         )
         if validation_steps:
             val_ds = val_ds.take(validation_steps)
-    return train_ds, val_ds, steps
+    return make_train, val_ds, steps
 
 
-def fit(model, train_ds, val_ds, *, model_dir, epochs, steps_per_epoch, backup_every_steps=0,
-        verbose=1):
-    """`model.fit` with the standard callbacks; returns the History."""
+LOOPS = ("auto", "fit", "custom")
+
+
+def choose_loop(loop, strategy_name, backup_every_steps=0):
+    """`"fit"` or `"custom"` (`tfpose.loop`) for a run.
+
+    `auto` takes `model.fit` where it works, and the custom loop under
+    `multi_worker` (Keras 3's `fit` fails there) or with mid-epoch backups
+    (`fit` resumes only at epoch starts).
+    """
+    if loop not in LOOPS:
+        raise ValueError(f"Unknown training loop {loop!r}; expected one of {LOOPS}.")
+    if loop == "auto":
+        return "custom" if strategy_name == "multi_worker" or backup_every_steps else "fit"
+    if loop == "fit" and strategy_name == "multi_worker":
+        raise ValueError("Keras 3's model.fit fails under MultiWorkerMirroredStrategy "
+                         "(keras-team/keras#20585): use --training_loop=custom or auto.")
+    if loop == "fit" and backup_every_steps:
+        raise ValueError("model.fit resumes only at epoch starts: --backup_every_steps needs "
+                         "--training_loop=custom or auto.")
+    return loop
+
+
+def train(model, make_train, val_ds, *, strategy, loop, model_dir, write_dir, epochs,
+          steps_per_epoch, backup_every_steps=0, verbose=1):
+    """Trains `model` (built and compiled under `strategy.scope()`) with
+    `model.fit` or the custom loop, resuming from `model_dir`'s backup.
+    Returns the History."""
     monitor = monitor_name(model, val_ds is not None)
-    callbacks = training.build_callbacks(model_dir, monitor, backup_every_steps)
-    train_ds = match_targets(train_ds, model)
     val_ds = None if val_ds is None else match_targets(val_ds, model)
+    if loop == "custom":
+        return tfpose_loop.train(
+            model, strategy, lambda context, step: match_targets(make_train(step, context), model),
+            val_ds, model_dir=model_dir, write_dir=write_dir, epochs=epochs,
+            steps_per_epoch=steps_per_epoch, monitor=monitor,
+            backup_every_steps=backup_every_steps, verbose=verbose)
+    # The backup callback restores the state inside fit; the stream must
+    # start where that state ends.
+    state = training.read_state(training.backup_dir(model_dir))
+    start_epoch = state["epoch"] if state else 0
+    training.truncate_log(os.path.join(write_dir, "training.csv"), start_epoch)
+    callbacks = training.build_callbacks(write_dir, monitor)
+    train_ds = match_targets(make_train(start_epoch * steps_per_epoch), model)
     return model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                      validation_data=val_ds, callbacks=callbacks, verbose=verbose)
 

@@ -7,6 +7,7 @@ import tempfile
 import uuid
 
 import keras
+import numpy as np
 
 from tfpose import fileio
 
@@ -44,73 +45,183 @@ def learning_rate_schedule(learning_rate, steps_per_epoch, schedule="constant",
     raise ValueError(f"Unknown schedule {schedule!r}; expected one of {SCHEDULES}.")
 
 
-class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """`BackupAndRestore` whose backup survives a kill at any moment.
+STATE_FILE = "state.json"
+VARIABLES_FILE = "variables.npz"
 
-    Keras writes the backup's weights file in place, so a process killed
-    while writing it leaves a corrupt file that the next start cannot read
-    (seen in tests: "bad object header version number"), and weights and
-    epoch counter can disagree. This version writes weights and metadata
-    into a fresh directory, then switches an atomically replaced pointer
-    file `current` to it: a restart finds either the previous backup or
-    the new one, whole.
+
+def _state_variables(model):
+    """Everything a resumed run needs to continue exactly: the model's
+    variables (weights, batch-norm statistics, dropout seed states) and the
+    optimiser's (step counter, moments, loss scale)."""
+    variables = list(model.variables)
+    if model.optimizer is not None:
+        variables += list(model.optimizer.variables)
+    return variables
+
+
+def save_state(backup_dir, model, **metadata):
+    """Saves `model`'s training state and `metadata` (JSON) into
+    `backup_dir`, atomically.
+
+    Variables and metadata go into a fresh directory, then an atomically
+    replaced pointer file `current` switches to it: a process killed at any
+    moment leaves the previous state or the new one, whole.
+    """
+    os.makedirs(backup_dir, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".staging-", dir=backup_dir)
+    variables = _state_variables(model)
+    arrays = {f"v{i}": keras.ops.convert_to_numpy(v.value) for i, v in enumerate(variables)}
+    np.savez(os.path.join(staging, VARIABLES_FILE), **arrays)
+    metadata = dict(metadata, variables=[v.path for v in variables])
+    with open(os.path.join(staging, STATE_FILE), "w") as f:
+        json.dump(metadata, f)
+    name = f"state-{uuid.uuid4().hex}"
+    os.replace(staging, os.path.join(backup_dir, name))
+    fileio.write_text(os.path.join(backup_dir, "current"), name)
+    for entry in os.listdir(backup_dir):
+        if entry not in (name, "current"):
+            shutil.rmtree(os.path.join(backup_dir, entry), ignore_errors=True)
+
+
+def _current_state(backup_dir):
+    pointer = os.path.join(backup_dir, "current")
+    if not os.path.exists(pointer):
+        return None
+    with open(pointer) as f:
+        return os.path.join(backup_dir, f.read().strip())
+
+
+def read_state(backup_dir):
+    """The metadata of the last saved state in `backup_dir`, or `None`."""
+    state = _current_state(backup_dir)
+    if state is None:
+        return None
+    with open(os.path.join(state, STATE_FILE)) as f:
+        return json.load(f)
+
+
+def restore_state(backup_dir, model):
+    """Loads the last state saved in `backup_dir` into `model` (and its
+    optimiser, built here if need be: call it under the strategy's scope).
+    Returns the state's metadata, or `None` where there is none."""
+    state = _current_state(backup_dir)
+    if state is None:
+        return None
+    metadata = read_state(backup_dir)
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    variables = _state_variables(model)
+    names = metadata["variables"]
+    if [v.path for v in variables] != names:
+        raise ValueError(
+            f"The backup in {backup_dir} holds {len(names)} variables that do not match this "
+            f"model's {len(variables)}: it was written by a different model or optimiser. "
+            "Use a new --model_dir, or delete the backup to start over."
+        )
+    with np.load(os.path.join(state, VARIABLES_FILE)) as arrays:
+        for i, variable in enumerate(variables):
+            variable.assign(arrays[f"v{i}"])
+    return metadata
+
+
+def truncate_log(path, epoch):
+    """Drops the rows of epochs `>= epoch` from a CSV log (the epochs a
+    resumed run repeats), so the log reads like an uninterrupted run's."""
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        lines = f.read().splitlines()
+    if not lines:
+        return
+    kept = [lines[0]] + [line for line in lines[1:] if int(line.split(",")[0]) < epoch]
+    if len(kept) != len(lines):
+        fileio.write_text(path, "\n".join(kept) + "\n")
+
+
+class AtomicBackupAndRestore(keras.callbacks.Callback):
+    """`model.fit`'s resumption: the training state after every epoch.
+
+    Unlike Keras's `BackupAndRestore`, the backup survives a kill at any
+    moment (`save_state`), and holds everything that decides the next
+    epochs: optimiser state, batch-norm statistics and dropout seed states
+    (Keras saves no seed states), and the best monitored value so far. A
+    restarted run continues at the next epoch; with the step-indexed
+    training stream of `tfpose.data.pipeline` it then ends with the same
+    weights as an uninterrupted run.
+
+    Args:
+        backup_dir: where the state lives.
+        best_checkpoint: a `ModelCheckpoint` whose `best` is saved and restored.
     """
 
-    def __init__(self, backup_dir, save_freq="epoch"):
-        super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=True)
+    def __init__(self, backup_dir, best_checkpoint=None):
+        super().__init__()
+        self.backup_dir = backup_dir
+        self.best_checkpoint = best_checkpoint
 
-    def _save_model(self):
-        os.makedirs(self.backup_dir, exist_ok=True)
-        staging = tempfile.mkdtemp(prefix=".staging-", dir=self.backup_dir)
-        self.model.save_weights(os.path.join(staging, "latest.weights.h5"), overwrite=True)
-        with open(os.path.join(staging, "training_metadata.json"), "w") as f:
-            json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, f)
-        name = f"state-{uuid.uuid4().hex}"
-        os.replace(staging, os.path.join(self.backup_dir, name))
-        fileio.write_text(os.path.join(self.backup_dir, "current"), name)
-        for entry in os.listdir(self.backup_dir):
-            if entry != name and entry != "current":
-                shutil.rmtree(os.path.join(self.backup_dir, entry), ignore_errors=True)
-
-    def _load_model(self):
-        pointer = os.path.join(self.backup_dir, "current")
-        if not os.path.exists(pointer):
+    def on_train_begin(self, logs=None):
+        metadata = restore_state(self.backup_dir, self.model)
+        if metadata is None:
             return
-        with open(pointer) as f:
-            state = os.path.join(self.backup_dir, f.read().strip())
-        self._weights_path = os.path.join(state, "latest.weights.h5")
-        self._training_metadata_path = os.path.join(state, "training_metadata.json")
-        super()._load_model()
+        self.model._initial_epoch = metadata["epoch"]
+        if self.best_checkpoint is not None and metadata.get("best") is not None:
+            self.best_checkpoint.best = metadata["best"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        best = None if self.best_checkpoint is None else self.best_checkpoint.best
+        save_state(self.backup_dir, self.model, epoch=epoch + 1,
+                   step=int(self.model.optimizer.iterations.numpy()),
+                   best=None if best is None or not np.isfinite(best) else float(best))
 
 
-def build_callbacks(model_dir, monitor="val_mpjpe", backup_every_steps=0):
-    """The standard callbacks of a training run in `model_dir`.
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """`ModelCheckpoint` that writes through a temporary file, so a kill
+    while saving never leaves a truncated `.keras` file."""
 
+    def _should_save_model(self, epoch, batch, logs, filepath):
+        # The parent decides (and tracks the best value); the save is ours.
+        if super()._should_save_model(epoch, batch, logs, filepath):
+            with fileio.atomic_path(filepath) as temporary:
+                self.model.save(temporary)
+        return False
+
+
+def build_callbacks(model_dir, monitor="val_mpjpe", backup=True):
+    """The standard callbacks of a training run written into `model_dir`.
+
+    - a CSV log `training.csv` (appended to on resumption, after dropping
+      the rows of the epochs a resumed run repeats), `TerminateOnNaN`;
     - `checkpoints/last.keras` after every epoch and `checkpoints/best.keras`
       when `monitor` improves (`.keras` files that
       `keras.models.load_model` restores with their loss);
-    - `AtomicBackupAndRestore` in `backup/`: a killed run started again with
-      the same command resumes from the last backup (every epoch, or every
-      `backup_every_steps` steps);
-    - TensorBoard logs in `logs/`, a CSV log `training.csv` (appended to on
-      resumption), and `TerminateOnNaN`.
+    - TensorBoard logs in `logs/`;
+    - with `backup`, `AtomicBackupAndRestore` in `backup/` after every
+      epoch: a killed run started again with the same command resumes.
+      It comes last, because a backup marks its epoch done: a run killed
+      before it repeats that epoch (and rewrites its files) instead of
+      resuming past an epoch whose checkpoints were never written.
     """
     checkpoints = os.path.join(model_dir, "checkpoints")
     os.makedirs(checkpoints, exist_ok=True)
-    # The CSV row of an epoch is written before its backup: a run killed
-    # between the two repeats that epoch (and logs it twice) rather than
-    # resuming past an epoch that has no row.
-    return [
+    best = AtomicModelCheckpoint(os.path.join(checkpoints, "best.keras"), monitor=monitor,
+                                 mode="min", save_best_only=True)
+    callbacks = [
         keras.callbacks.CSVLogger(os.path.join(model_dir, "training.csv"), append=True),
-        AtomicBackupAndRestore(
-            os.path.join(model_dir, "backup"),
-            save_freq=backup_every_steps if backup_every_steps else "epoch",
-        ),
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "last.keras")),
-        keras.callbacks.ModelCheckpoint(
-            os.path.join(checkpoints, "best.keras"), monitor=monitor, mode="min",
-            save_best_only=True,
-        ),
+        AtomicModelCheckpoint(os.path.join(checkpoints, "last.keras")),
+        best,
         keras.callbacks.TensorBoard(os.path.join(model_dir, "logs")),
     ]
+    if backup:
+        callbacks.append(AtomicBackupAndRestore(backup_dir(model_dir), best_checkpoint=best))
+    return callbacks
+
+
+def backup_dir(model_dir):
+    return os.path.join(model_dir, "backup")
+
+
+def best_checkpoint(callbacks):
+    """The `best.keras` checkpoint callback of a `build_callbacks` list."""
+    return next(c for c in callbacks if isinstance(c, AtomicModelCheckpoint)
+                and c.save_best_only)

@@ -41,13 +41,18 @@ def random_flip(keypoints_2d, poses_3d, seed, skeleton=skeleton_lib.H36M):
 
     `seed` is a stateless seed, shape `[2]` int.
     """
-    batch = tf.shape(keypoints_2d)[0]
-    coin = flip_coin(batch, seed)
-    shape = tf.concat([[batch], tf.ones(tf.rank(keypoints_2d) - 1, tf.int32)], 0)
-    mask = tf.reshape(coin, shape)
-    keypoints_2d = tf.where(mask, flip(keypoints_2d, skeleton), keypoints_2d)
-    poses_3d = tf.where(mask, flip(poses_3d, skeleton), poses_3d)
-    return keypoints_2d, poses_3d
+    coin = flip_coin(tf.shape(keypoints_2d)[0], seed)
+    return flip_where(coin, keypoints_2d, poses_3d, skeleton=skeleton)
+
+
+def flip_where(coin, *batches, skeleton=skeleton_lib.H36M):
+    """Flips the examples of each `[B, ...]` batch where `coin` `[B]` is true."""
+    flipped = []
+    for batch in batches:
+        shape = tf.concat([tf.shape(coin), tf.ones(tf.rank(batch) - 1, tf.int32)], 0)
+        mask = tf.reshape(coin, shape)
+        flipped.append(tf.where(mask, flip(batch, skeleton), batch))
+    return tuple(flipped)
 
 
 def add_noise(keypoints_2d, std, seed):

@@ -47,6 +47,14 @@ def _as_arrays(views, intrinsics):
     return views
 
 
+def steps_per_pass(views, *, num_frames, batch_size, stride=1, padding="same"):
+    """Training batches in one pass over the windows of `views` (the last
+    partial batch is dropped, so that shapes stay static)."""
+    lengths = [len(v[0]) if isinstance(v, tuple) else len(v.keypoints_2d) for v in views]
+    count = sum(len(windows.window_starts(n, num_frames, stride, padding)) for n in lengths)
+    return count // batch_size
+
+
 def make_dataset(
     views,
     *,
@@ -60,16 +68,28 @@ def make_dataset(
     noise_std=0.0,
     skeleton=skeleton_lib.H36M,
     intrinsics=False,
+    start_step=0,
+    num_shards=1,
+    shard_index=0,
+    per_replica_batch_size=None,
 ):
     """Windows of `num_frames` frames from camera views, batched.
+
+    Evaluation (`training=False`) yields every window once, in order.
+    Training yields an endless stream of global batches in which batch `g`
+    depends on nothing but `seed` and `g`: pass `p` over the windows is a
+    permutation drawn from `(seed, p)`, every window's flip coin is drawn
+    with it, and noise comes from `(seed, position)`. That is what makes a
+    resumed run (`start_step`) and a sharded one see the same data as an
+    uninterrupted single-process run: the union of the shards' batches at
+    step `g` is global batch `g`.
 
     Args:
         views: list of `tfpose.data.View` (or `(keypoints_2d, poses_3d)`
             array pairs, 3D already root-relative).
         num_frames: window length `T`.
         batch_size: the global batch size.
-        training: shuffle (seeded, reshuffled every epoch), augment, and drop
-            the last partial batch so that shapes stay static.
+        training: endless seeded stream with augmentation, whole batches only.
         stride: frames between window starts.
         padding: `"same"` (edge-pad so every frame centres a window) or
             `"valid"` (see `tfpose.data.windows`).
@@ -78,9 +98,17 @@ def make_dataset(
             probability 1/2 per window, 2D and 3D together.
         noise_std: std of Gaussian noise added to the 2D input (training
             only), in normalised screen units (1.0 = half the image width).
+            Unlike the flips, the noise depends on the sharding.
         skeleton: for the flip's left/right swap.
         intrinsics: also yield each window's camera intrinsics (views need
             cameras; array tuples need a third item, `[4]`).
+        start_step: training: the first global batch to yield.
+        num_shards, shard_index: training: this input pipeline takes every
+            `num_shards`-th window of each global batch, from `shard_index`
+            (`tf.distribute.InputContext`'s pipeline count and id).
+        per_replica_batch_size: training: size of the yielded batches;
+            default `batch_size // num_shards`. Consecutive batches of a
+            shard go to its local replicas.
 
     Returns:
         a `tf.data.Dataset` of `(keypoints_2d, poses_3d)`, or of
@@ -102,38 +130,72 @@ def make_dataset(
     cameras = tf.constant(columns[2]) if intrinsics else None
     offsets = tf.range(num_frames, dtype=tf.int64)
 
-    ds = tf.data.Dataset.from_tensor_slices(starts)
-    if training:
-        ds = ds.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=training)
-    augmenting = training and (flip or noise_std > 0)
-    if augmenting:
-        # One stateless seed pair per batch; new values every epoch.
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        ds = tf.data.Dataset.zip(ds, seeds)
-    else:
-        ds = ds.map(lambda s: (s, tf.zeros([2], tf.int64)))
-
-    def gather(batch_starts, batch_seed):
+    def gather(batch_starts):
         index = batch_starts[:, None] + offsets[None, :]
         x = tf.gather(keypoints, index)
         y = tf.gather(poses, index)
         k = tf.gather(cameras, batch_starts) if intrinsics else None
-        if augmenting:
-            flip_seed, noise_seed = tf.unstack(
-                tf.random.experimental.stateless_split(batch_seed, 2)
-            )
-            if flip:
-                if intrinsics:
-                    # The same coin per example as random_flip's.
-                    coin = augment.flip_coin(tf.shape(x)[0], flip_seed)
-                    k = tf.where(coin[:, None], augment.flip_intrinsics(k), k)
-                x, y = augment.random_flip(x, y, flip_seed, skeleton)
-            if noise_std > 0:
-                x = augment.add_noise(x, noise_std, noise_seed)
+        return x, y, k
+
+    def pack(x, y, k):
         return ((x, k), y) if intrinsics else (x, y)
 
-    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if not training:
+        ds = tf.data.Dataset.from_tensor_slices(starts).batch(batch_size)
+        ds = ds.map(lambda s: pack(*gather(s)), num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    steps = len(starts) // batch_size
+    if steps < 1:
+        raise ValueError(
+            f"{len(starts)} training windows make no batch of {batch_size}; "
+            "lower the batch size or the stride."
+        )
+    if num_shards < 1 or not 0 <= shard_index < num_shards or batch_size % num_shards:
+        raise ValueError(
+            f"Cannot take shard {shard_index} of {num_shards} from global batches of "
+            f"{batch_size}: the batch size must be a multiple of the shard count."
+        )
+    per_shard = batch_size // num_shards
+    per_replica = per_replica_batch_size or per_shard
+    if per_shard % per_replica:
+        raise ValueError(
+            f"A shard's {per_shard} windows per step do not split into replica batches "
+            f"of {per_replica}."
+        )
+    start_step = int(start_step)
+    if start_step < 0:
+        raise ValueError(f"`start_step` must be >= 0, got {start_step}.")
+    windows_per_pass = steps * batch_size
+    starts = tf.constant(starts, tf.int64)
+    seed = tf.constant(seed, tf.int64)
+
+    def one_pass(number, skip):
+        key = tf.stack([seed, number])
+        order = tf.random.experimental.stateless_shuffle(tf.range(len(starts), dtype=tf.int64),
+                                                         seed=key)[:windows_per_pass]
+        coins = augment.flip_coin(windows_per_pass, key + [0, 2**40])
+        positions = number * windows_per_pass + tf.range(windows_per_pass, dtype=tf.int64)
+        ds = tf.data.Dataset.from_tensor_slices((tf.gather(starts, order), coins, positions))
+        ds = ds.skip(skip * batch_size).shard(num_shards, shard_index)
+        return ds.batch(per_replica, drop_remainder=True)
+
+    first_pass, skip = divmod(start_step, steps)
+    plan = tf.data.Dataset.counter(first_pass).map(
+        lambda p: (p, tf.where(p == first_pass, tf.constant(skip, tf.int64), 0)))
+
+    def augmented(batch_starts, coins, positions):
+        x, y, k = gather(batch_starts)
+        if flip:
+            x, y = augment.flip_where(coins, x, y, skeleton=skeleton)
+            if intrinsics:
+                k = tf.where(coins[:, None], augment.flip_intrinsics(k), k)
+        if noise_std > 0:
+            x = augment.add_noise(x, noise_std, tf.stack([seed + 1, positions[0]]))
+        return pack(x, y, k)
+
+    ds = plan.flat_map(one_pass)
+    ds = ds.map(augmented, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
