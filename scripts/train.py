@@ -18,6 +18,7 @@ See docs/DISTRIBUTED.md.
 import os
 
 import keras
+import tensorflow as tf
 from absl import app, flags, logging
 
 from tfpose import distribute, evaluation, fileio, runner
@@ -30,6 +31,8 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
+    # TensorFlow's INFO lines (every collective it traces) drown the run's own.
+    tf.get_logger().setLevel("WARNING")
     # Devices and the strategy come first: both need TensorFlow's runtime
     # unused, and the cluster must form before anything else runs.
     distribute.configure_devices(FLAGS.strategy, FLAGS.num_devices)
@@ -69,13 +72,14 @@ def main(argv):
     runner.train(model, make_train, val_ds, strategy=strategy, loop=loop,
                  model_dir=FLAGS.model_dir, write_dir=write_dir.path, epochs=FLAGS.epochs,
                  steps_per_epoch=steps, backup_every_steps=FLAGS.backup_every_steps,
-                 verbose=FLAGS.verbose)
+                 verbose=FLAGS.verbose, callbacks=_fault_injection(strategy))
     final = runner.final_model_path(write_dir.path)
     runner.save_model(model, final)
+    logging.info("final weights sha256 %s", training.weights_digest(model))
     if FLAGS.evaluate and write_dir.chief:
-        # A fresh copy outside the strategy: evaluation is the chief's
+        # A fresh float32 copy outside the strategy: evaluation is the chief's
         # alone, and a distributed model's calls would wait for the others.
-        if FLAGS.strategy != "default":
+        if FLAGS.strategy != "default" or FLAGS.mixed_precision:
             keras.mixed_precision.set_global_policy("float32")
             model = keras.models.load_model(final)
         summary = runner.evaluate_model(model, test, FLAGS.num_frames, FLAGS.eval_step,
@@ -83,6 +87,18 @@ def main(argv):
         print(evaluation.format_table(summary))
         fileio.write_json(os.path.join(write_dir.path, "metrics.json"), summary)
     write_dir.cleanup()
+
+
+def _fault_injection(strategy):
+    """`TFPOSE_KILL_AT_STEP=N` (or `N:TASK`, one worker only): SIGKILL after
+    N steps, for testing resumption."""
+    spec = os.environ.get("TFPOSE_KILL_AT_STEP")
+    if not spec:
+        return []
+    step, _, task_id = spec.partition(":")
+    if task_id and int(task_id) != distribute.task(strategy)[1]:
+        return []
+    return [training.KillAtStep(int(step))]
 
 
 if __name__ == "__main__":

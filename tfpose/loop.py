@@ -17,7 +17,6 @@ in collectives, so a line run by the chief alone would hang the others.
 import os
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfpose import training
@@ -44,7 +43,7 @@ def _check_same_start(strategy, step):
 
 
 def train(model, strategy, make_train_dataset, val_dataset, *, model_dir, write_dir, epochs,
-          steps_per_epoch, monitor, backup_every_steps=0, verbose=1):
+          steps_per_epoch, monitor, backup_every_steps=0, verbose=1, callbacks=()):
     """Trains a compiled `model` built under `strategy.scope()`.
 
     Args:
@@ -60,6 +59,7 @@ def train(model, strategy, make_train_dataset, val_dataset, *, model_dir, write_
         backup_every_steps: also back up every N steps (0: after every
             epoch only); a restart resumes at the backed-up step.
         verbose: 0 silent, 1 progress bar, 2 one line per epoch (chief only).
+        callbacks: more Keras callbacks, run before the standard ones.
 
     Returns:
         the `keras.callbacks.History`.
@@ -74,14 +74,14 @@ def train(model, strategy, make_train_dataset, val_dataset, *, model_dir, write_
     _check_same_start(strategy, start_step)
     start_epoch, skip = divmod(start_step, steps_per_epoch)
 
-    callbacks = training.build_callbacks(write_dir, monitor, backup=False)
-    best = training.best_checkpoint(callbacks)
+    standard = training.build_callbacks(write_dir, monitor, backup=False)
+    best = training.best_checkpoint(standard)
     if metadata and metadata.get("best") is not None:
         best.best = metadata["best"]
     training.truncate_log(os.path.join(write_dir, "training.csv"), start_epoch)
     history = keras.callbacks.History()
     callback_list = keras.callbacks.CallbackList(
-        callbacks + [history], add_progbar=verbose != 0 and write_dir == model_dir,
+        list(callbacks) + standard + [history], add_progbar=verbose != 0 and write_dir == model_dir,
         model=model, verbose=verbose, epochs=epochs, steps=steps_per_epoch)
 
     dataset = strategy.distribute_datasets_from_function(
@@ -100,11 +100,17 @@ def train(model, strategy, make_train_dataset, val_dataset, *, model_dir, write_
     def test_step(batch):
         return strategy.run(model.test_step, args=(batch,))
 
+    @tf.function
+    def metric_results():
+        # Cross-replica reads of the metrics' sync-on-read totals: exact
+        # over unequal (partial) batches, and the same on every worker.
+        return model.get_metrics_result()
+
     def save_state(epoch, step):
         # The chief writes the backup that every worker resumes from; the
         # others write theirs into their temporary directories.
         training.save_state(training.backup_dir(write_dir), model, epoch=epoch, step=step,
-                            best=None if not np.isfinite(best.best) else float(best.best))
+                            best=training.best_value(best))
 
     model.stop_training = False
     callback_list.on_train_begin()
@@ -126,16 +132,13 @@ def train(model, strategy, make_train_dataset, val_dataset, *, model_dir, write_
                 save_state(epoch, step)
         if model.stop_training:
             break
-        # Cross-replica reads of the metrics' sync-on-read totals: exact,
-        # and the same on every worker. (After a mid-epoch resume they
-        # cover the steps since the restart.)
-        epoch_logs = {k: float(v) for k, v in model.get_metrics_result().items()}
+        # (After a mid-epoch resume these cover the steps since the restart.)
+        epoch_logs = {k: float(v) for k, v in metric_results().items()}
         if val_dataset is not None:
             model.reset_metrics()
             for batch in strategy.experimental_distribute_dataset(val_dataset):
                 test_step(batch)
-            results = model.get_metrics_result()
-            epoch_logs.update({f"val_{k}": float(v) for k, v in results.items()})
+            epoch_logs.update({f"val_{k}": float(v) for k, v in metric_results().items()})
         callback_list.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
             break

@@ -147,10 +147,10 @@ def choose_loop(loop, strategy_name, backup_every_steps=0):
 
 
 def train(model, make_train, val_ds, *, strategy, loop, model_dir, write_dir, epochs,
-          steps_per_epoch, backup_every_steps=0, verbose=1):
+          steps_per_epoch, backup_every_steps=0, verbose=1, callbacks=()):
     """Trains `model` (built and compiled under `strategy.scope()`) with
-    `model.fit` or the custom loop, resuming from `model_dir`'s backup.
-    Returns the History."""
+    `model.fit` or the custom loop, resuming from `model_dir`'s backup;
+    `callbacks` run before the standard ones. Returns the History."""
     monitor = monitor_name(model, val_ds is not None)
     val_ds = None if val_ds is None else match_targets(val_ds, model)
     if loop == "custom":
@@ -158,13 +158,13 @@ def train(model, make_train, val_ds, *, strategy, loop, model_dir, write_dir, ep
             model, strategy, lambda context, step: match_targets(make_train(step, context), model),
             val_ds, model_dir=model_dir, write_dir=write_dir, epochs=epochs,
             steps_per_epoch=steps_per_epoch, monitor=monitor,
-            backup_every_steps=backup_every_steps, verbose=verbose)
+            backup_every_steps=backup_every_steps, verbose=verbose, callbacks=callbacks)
     # The backup callback restores the state inside fit; the stream must
     # start where that state ends.
     state = training.read_state(training.backup_dir(model_dir))
     start_epoch = state["epoch"] if state else 0
     training.truncate_log(os.path.join(write_dir, "training.csv"), start_epoch)
-    callbacks = training.build_callbacks(write_dir, monitor)
+    callbacks = list(callbacks) + training.build_callbacks(write_dir, monitor)
     train_ds = match_targets(make_train(start_epoch * steps_per_epoch), model)
     return model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                      validation_data=val_ds, callbacks=callbacks, verbose=verbose)

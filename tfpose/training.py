@@ -1,8 +1,10 @@
 """Training helpers: optimiser and schedule, callbacks. Reads no flags."""
 
+import hashlib
 import json
 import os
 import shutil
+import signal
 import tempfile
 import uuid
 
@@ -168,10 +170,9 @@ class AtomicBackupAndRestore(keras.callbacks.Callback):
             self.best_checkpoint.best = metadata["best"]
 
     def on_epoch_end(self, epoch, logs=None):
-        best = None if self.best_checkpoint is None else self.best_checkpoint.best
         save_state(self.backup_dir, self.model, epoch=epoch + 1,
                    step=int(self.model.optimizer.iterations.numpy()),
-                   best=None if best is None or not np.isfinite(best) else float(best))
+                   best=best_value(self.best_checkpoint))
 
 
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
@@ -219,6 +220,34 @@ def build_callbacks(model_dir, monitor="val_mpjpe", backup=True):
 
 def backup_dir(model_dir):
     return os.path.join(model_dir, "backup")
+
+
+class KillAtStep(keras.callbacks.Callback):
+    """Fault injection: SIGKILLs this process once the optimiser has taken
+    `step` steps, mid-epoch wherever `step` falls. The resumption tests
+    use it (through `TFPOSE_KILL_AT_STEP`) to die at a known point."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step = int(step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) >= self.step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def weights_digest(model):
+    """SHA-256 of the model's weights: equal digests, bit-equal weights."""
+    digest = hashlib.sha256()
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    return digest.hexdigest()
+
+
+def best_value(checkpoint):
+    """The best monitored value a `ModelCheckpoint` has seen, or `None`."""
+    best = None if checkpoint is None else checkpoint.best
+    return None if best is None or not np.isfinite(best) else float(best)
 
 
 def best_checkpoint(callbacks):

@@ -170,8 +170,9 @@ class DGNet(keras.Model):
         def head(name):
             # Heads start at zero output (every joint at the root), as
             # UGCN's regressor does, rather than metres away.
+            # float32 under mixed precision too, for the loss and metrics.
             return FixedSpatialGraphConv(3, parents=parents, kernel_initializer="zeros",
-                                         name=name)
+                                         dtype="float32", name=name)
 
         # === Functional Model ===
         inputs = keras.Input((num_frames, len(parents), 2), name="keypoints_2d")
@@ -179,7 +180,8 @@ class DGNet(keras.Model):
         if balanced:
             intrinsics = keras.Input((4,), name="intrinsics")
             model_inputs = [inputs, intrinsics]
-            balance = BalancedCoordinates(root=parents.index(-1), name="balanced")
+            balance = BalancedCoordinates(root=parents.index(-1), dtype="float32",
+                                          name="balanced")
 
         def pose(features, name):
             y = head(name)(features)

@@ -131,9 +131,11 @@ class UGCN(keras.Model):
         # The regressor starts at zero output (every joint at the root): a
         # randomly initialised one starts metres off, and the first epochs
         # go into undoing that.
+        # float32 even under a mixed-precision policy: the loss and metrics
+        # see float32 poses.
         outputs = block(
             3, "regressor", activation=None, batch_norm=False, dropout=0.0, residual=False,
-            temporal_initializer="zeros",
+            temporal_initializer="zeros", dtype="float32",
         )(x)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
