@@ -113,10 +113,13 @@ def restore_state(backup_dir, model):
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     variables = _state_variables(model)
-    names = metadata["variables"]
-    if [v.path for v in variables] != names:
+    with np.load(os.path.join(state, VARIABLES_FILE)) as arrays:
+        shapes = [arrays[f"v{i}"].shape for i in range(len(arrays.files))]
+    # By order and shape: Keras numbers auto-named layers per process, so
+    # paths may differ between two builds of the same model.
+    if shapes != [tuple(v.shape) for v in variables]:
         raise ValueError(
-            f"The backup in {backup_dir} holds {len(names)} variables that do not match this "
+            f"The backup in {backup_dir} holds {len(shapes)} variables that do not match this "
             f"model's {len(variables)}: it was written by a different model or optimiser. "
             "Use a new --model_dir, or delete the backup to start over."
         )

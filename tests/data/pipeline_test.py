@@ -79,6 +79,33 @@ def test_training_dataset_is_static_seeded_and_augments():
     assert 0 < flips < 12
 
 
+def test_training_stream_resumes_and_shards_into_the_same_batches():
+    views = _views()
+    kwargs = dict(num_frames=8, batch_size=8, training=True, stride=2, flip=True, seed=3,
+                  noise_std=0.01)
+    steps = pipeline.steps_per_pass(views, num_frames=8, batch_size=8, stride=2)
+    assert steps >= 2
+    full = [y.numpy() for _, y in pipeline.make_dataset(views, **kwargs).take(2 * steps + 2)]
+    # A new pass is a new permutation (with new flips).
+    assert not np.array_equal(full[0], full[steps])
+    # Started at any step: the same batches from there on.
+    start = steps + 1
+    resumed = [y.numpy() for _, y in pipeline.make_dataset(views, start_step=start, **kwargs)
+               .take(len(full) - start)]
+    for a, b in zip(full[start:], resumed):
+        np.testing.assert_array_equal(a, b)
+    # Two shards of two replica batches each: together, every global batch.
+    shards = [[y.numpy() for _, y in pipeline.make_dataset(
+        views, num_shards=2, shard_index=i, per_replica_batch_size=2, **kwargs).take(2 * 4)]
+        for i in range(2)]
+    for g in range(4):
+        parts = np.concatenate([shards[i][2 * g + r] for i in range(2) for r in range(2)])
+        np.testing.assert_array_equal(np.sort(parts.reshape(8, -1), 0),
+                                      np.sort(full[g].reshape(8, -1), 0))
+    with pytest.raises(ValueError, match="multiple of the shard count"):
+        pipeline.make_dataset(views, num_shards=3, shard_index=0, **kwargs)
+
+
 def test_intrinsics_follow_views_and_flips():
     from tfpose.layers.balanced_coordinates import balance
 
