@@ -1,6 +1,6 @@
 """Strategy helpers, loop choice and mixed precision (in process).
 
-The strategies themselves run in tests/scripts/distribute_test.py: logical
+The strategies themselves run in tests/scripts/train_distributed_test.py: logical
 devices and clusters must be set up before TensorFlow starts.
 """
 

@@ -110,7 +110,7 @@ def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, st
         return pipeline.make_dataset(
             views, num_frames=num_frames, batch_size=batch_size, training=True, stride=stride,
             seed=seed, flip=flip, noise_std=noise_std, intrinsics=intrinsics,
-            start_step=start_step, **shards)
+            endless=True, start_step=start_step, **shards)
 
     val_ds = None
     if val_sequences:

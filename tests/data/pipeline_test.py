@@ -64,6 +64,11 @@ def test_training_dataset_is_static_seeded_and_augments():
         np.testing.assert_array_equal(a, b)
     other = next(iter(pipeline.make_dataset(views, seed=4, **kwargs)))[1].numpy()
     assert not np.array_equal(first[0], other)
+    # One pass per iteration, reshuffled every time.
+    steps = pipeline.steps_per_pass(views, num_frames=8, batch_size=4, stride=2)
+    epochs = [[y.numpy() for _, y in ds] for _ in range(2)]
+    assert len(epochs[0]) == len(epochs[1]) == steps
+    assert not np.array_equal(epochs[0][0], epochs[1][0])
     # Flipped and unflipped windows are both present: for every window, the
     # target equals some clean window or its mirror image.
     clean = np.concatenate([y.numpy() for _, y in pipeline.make_dataset(
@@ -82,7 +87,7 @@ def test_training_dataset_is_static_seeded_and_augments():
 def test_training_stream_resumes_and_shards_into_the_same_batches():
     views = _views()
     kwargs = dict(num_frames=8, batch_size=8, training=True, stride=2, flip=True, seed=3,
-                  noise_std=0.01)
+                  noise_std=0.01, endless=True)
     steps = pipeline.steps_per_pass(views, num_frames=8, batch_size=8, stride=2)
     assert steps >= 2
     full = [y.numpy() for _, y in pipeline.make_dataset(views, **kwargs).take(2 * steps + 2)]

@@ -68,6 +68,7 @@ def make_dataset(
     noise_std=0.0,
     skeleton=skeleton_lib.H36M,
     intrinsics=False,
+    endless=False,
     start_step=0,
     num_shards=1,
     shard_index=0,
@@ -76,13 +77,16 @@ def make_dataset(
     """Windows of `num_frames` frames from camera views, batched.
 
     Evaluation (`training=False`) yields every window once, in order.
-    Training yields an endless stream of global batches in which batch `g`
-    depends on nothing but `seed` and `g`: pass `p` over the windows is a
-    permutation drawn from `(seed, p)`, every window's flip coin is drawn
-    with it, and noise comes from `(seed, position)`. That is what makes a
-    resumed run (`start_step`) and a sharded one see the same data as an
-    uninterrupted single-process run: the union of the shards' batches at
-    step `g` is global batch `g`.
+    Training yields one shuffled, augmented pass over the windows per
+    iteration (a new one each time: `model.fit(ds, epochs=N)`), or with
+    `endless=True` the stream that scripts/train.py uses: global batches
+    without end, in which batch `g` depends on nothing but `seed` and `g`.
+    Pass `p` over the windows is a permutation drawn from `(seed, p)`,
+    every window's flip coin is drawn with it, and noise comes from
+    `(seed, position)`. That is what makes a resumed run (`start_step`)
+    and a sharded one see the same data as an uninterrupted
+    single-process run: the union of the shards' batches at step `g` is
+    global batch `g`.
 
     Args:
         views: list of `tfpose.data.View` (or `(keypoints_2d, poses_3d)`
@@ -102,7 +106,8 @@ def make_dataset(
         skeleton: for the flip's left/right swap.
         intrinsics: also yield each window's camera intrinsics (views need
             cameras; array tuples need a third item, `[4]`).
-        start_step: training: the first global batch to yield.
+        endless: training: the step-indexed stream without end.
+        start_step: endless training: the first global batch to yield.
         num_shards, shard_index: training: this input pipeline takes every
             `num_shards`-th window of each global batch, from `shard_index`
             (`tf.distribute.InputContext`'s pipeline count and id).
@@ -180,9 +185,16 @@ def make_dataset(
         ds = ds.skip(skip * batch_size).shard(num_shards, shard_index)
         return ds.batch(per_replica, drop_remainder=True)
 
-    first_pass, skip = divmod(start_step, steps)
-    plan = tf.data.Dataset.counter(first_pass).map(
-        lambda p: (p, tf.where(p == first_pass, tf.constant(skip, tf.int64), 0)))
+    if endless:
+        first_pass, skip = divmod(start_step, steps)
+        plan = tf.data.Dataset.counter(first_pass).map(
+            lambda p: (p, tf.where(p == first_pass, tf.constant(skip, tf.int64), 0)))
+    else:
+        if start_step:
+            raise ValueError("`start_step` needs `endless=True`.")
+        # One pass per iteration, a new one each time (`fit(ds, epochs=N)`).
+        plan = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1).map(
+            lambda p: (p, tf.constant(0, tf.int64)))
 
     def augmented(batch_starts, coins, positions):
         x, y, k = gather(batch_starts)
