@@ -78,7 +78,7 @@ def test_synchronize_batch_norm_reaches_nested_layers():
 @pytest.mark.parametrize("name, kwargs, fit", [
     ("ugcn", dict(num_frames=16, down_channels=[4, 4, 4, 8, 8, 8, 8, 8, 8], merge_channels=4),
      False),
-    ("dgnet", dict(num_frames=4, channels=8, num_blocks=1, balanced=True), True),
+    ("dgnet", dict(num_frames=4, channels=8, num_blocks=1), True),
 ])
 def test_mixed_precision_trains_with_float32_loss(name, kwargs, fit):
     sequences = sources.load_sequences("synthetic", "train", synthetic_sequences=4,

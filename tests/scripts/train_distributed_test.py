@@ -1,31 +1,21 @@
 """scripts/train.py under tf.distribute, killed and resumed (subprocesses).
 
 Every training process runs under `timeout -k` (a worker whose peer never
-comes waits forever), with a tiny UGCN: 3 epochs of 4 steps.
+comes waits forever), with conftest.py's tiny UGCN run, whose weights each
+must end with.
 """
 
 import os
-import pathlib
 import re
 import subprocess
 import sys
 
 import keras
 import numpy as np
-import pytest
 
 import tfpose.models  # noqa: F401  (registers the layers for loading)
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-TINY = REPO / "tests" / "configs" / "ugcn_tiny.cfg"
-RUN = [f"--flagfile={TINY}", "--epochs=3", "--steps_per_epoch=4", "--noevaluate"]
-LIMIT = ["timeout", "-k", "10", "240"]
-
-
-def _train(model_dir, *args, env=None):
-    return subprocess.run(
-        LIMIT + [sys.executable, "scripts/train.py", *RUN, f"--model_dir={model_dir}", *args],
-        cwd=REPO, capture_output=True, text=True, env=env)
+from script_runs import LIMIT, REPO, TINY_RUN, train
 
 
 def _weights(model_dir):
@@ -43,28 +33,19 @@ def _epochs_logged(model_dir):
     return [int(row.split(",")[0]) for row in rows]
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """One process, default strategy, no dropout: what the others must match."""
-    run = tmp_path_factory.mktemp("reference")
-    result = _train(run, "--dropout=0")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run
-
-
-def test_mirrored_over_two_cpus_matches_default(reference, tmp_path):
-    result = _train(tmp_path, "--dropout=0", "--strategy=mirrored", "--num_devices=2")
+def test_mirrored_over_two_cpus_matches_default(tiny_run, tmp_path):
+    result = train(tmp_path, "--strategy=mirrored", "--num_devices=2", "--noevaluate")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 replicas" in result.stderr
     # Same global batches, batch norm synchronised: the same training.
-    _assert_close(_weights(tmp_path), _weights(reference), 1e-5)
+    _assert_close(_weights(tmp_path), _weights(tiny_run), 1e-5)
     assert _epochs_logged(tmp_path) == [0, 1, 2]
 
 
-def test_two_workers_killed_mid_epoch_resume_and_match_one_process(reference, tmp_path):
+def test_two_workers_killed_mid_epoch_resume_and_match_one_process(tiny_run, tmp_path):
     run = tmp_path / "run"
     launch = [sys.executable, "scripts/launch_workers.py", "--num_workers=2", "--timeout_s=240",
-              "--", *RUN, f"--model_dir={run}", "--dropout=0", "--backup_every_steps=2",
+              "--", *TINY_RUN, f"--model_dir={run}", "--noevaluate", "--backup_every_steps=2",
               "--verbose=0"]
     # Worker 1 dies by SIGKILL after step 7 (mid-epoch 1, last backup at
     # step 6); the launcher then kills the chief, which waits for it.
@@ -79,18 +60,23 @@ def test_two_workers_killed_mid_epoch_resume_and_match_one_process(reference, tm
     assert resumed.returncode == 0, resumed.stdout[-3000:]
     digests = dict(re.findall(r"\[worker (\d)\].*final weights sha256 (\w+)", resumed.stdout))
     assert len(digests) == 2 and digests["0"] == digests["1"]  # bit-equal on both workers
-    _assert_close(_weights(run), _weights(reference), 1e-5)
+    _assert_close(_weights(run), _weights(tiny_run), 1e-5)
     assert _epochs_logged(run) == [0, 1, 2]
     # Only the chief wrote the run directory.
     assert sorted(p.name for p in run.iterdir()) == [
         "backup", "checkpoints", "flags.cfg", "logs", "model.keras", "training.csv"]
 
 
-def test_sigkill_mid_epoch_then_rerun_ends_with_uninterrupted_weights(reference, tmp_path):
-    killed = _train(tmp_path, "--dropout=0", env=dict(os.environ, TFPOSE_KILL_AT_STEP="6"))
+def test_sigkill_mid_epoch_then_rerun_ends_with_uninterrupted_weights(tiny_run, tmp_path):
+    run = tmp_path / "run"
+    killed = train(run, "--noevaluate", env=dict(os.environ, TFPOSE_KILL_AT_STEP="6"))
     assert killed.returncode == -9  # timeout passes the child's SIGKILL on
-    assert _epochs_logged(tmp_path) == [0] and not (tmp_path / "model.keras").exists()
-    result = _train(tmp_path, "--dropout=0")  # the same command
+    assert _epochs_logged(run) == [0] and not (run / "model.keras").exists()
+    # Restarted from the flags it recorded (which also shows that they
+    # repeat the run).
+    result = subprocess.run(
+        LIMIT + [sys.executable, "scripts/train.py", f"--flagfile={run / 'flags.cfg'}"],
+        cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
-    _assert_close(_weights(tmp_path), _weights(reference), 1e-6)
-    assert (tmp_path / "training.csv").read_text() == (reference / "training.csv").read_text()
+    _assert_close(_weights(run), _weights(tiny_run), 1e-6)
+    assert (run / "training.csv").read_text() == (tiny_run / "training.csv").read_text()

@@ -1,7 +1,6 @@
 """End to end: scripts/train.py and scripts/evaluate.py on a tiny config."""
 
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -18,17 +17,15 @@ def _run(args, **kwargs):
     )
 
 
-def test_train_then_evaluate(tmp_path):
-    run = tmp_path / "run"
-    result = _run(["scripts/train.py", f"--flagfile={TINY}", f"--model_dir={run}"])
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_train_then_evaluate(tiny_run, tmp_path):
+    run = tiny_run
     for name in ("flags.cfg", "model.keras", "checkpoints/last.keras", "checkpoints/best.keras",
                  "training.csv", "metrics.json"):
         assert (run / name).exists(), name
     flags_cfg = (run / "flags.cfg").read_text()
     assert "--num_frames=16" in flags_cfg and f"--model_dir={run}" in flags_cfg
     rows = (run / "training.csv").read_text().strip().splitlines()
-    assert len(rows) == 3  # header and two epochs
+    assert len(rows) == 4  # header and three epochs
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics["per_action"]) == {"walking"}  # one test sequence
     assert 0 < metrics["average"]["mpjpe"] < 2000
@@ -61,14 +58,7 @@ def test_train_then_evaluate(tmp_path):
                                                              abs=1e-2)
     result = _run(["scripts/export.py", f"--run_dir={run}", f"--export_dir={export}"])
     assert result.returncode != 0 and "exists" in result.stderr
-
-    # The recorded flags repeat the run.
-    rerun = tmp_path / "rerun"
-    result = _run(["scripts/train.py", f"--flagfile={run / 'flags.cfg'}",
-                   f"--model_dir={rerun}", "--noevaluate"])
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert (rerun / "flags.cfg").read_text().replace(str(rerun), str(run)).replace(
-        "--noevaluate", "--evaluate") == flags_cfg
+    # That the recorded flags repeat the run: train_distributed_test.py.
 
 
 def test_bad_flags_fail_clearly(tmp_path):

@@ -207,6 +207,9 @@ def make_dataset(
         return pack(x, y, k)
 
     ds = plan.flat_map(one_pass)
+    if not endless:
+        ds = ds.apply(tf.data.experimental.assert_cardinality(
+            steps * (batch_size // per_replica) // num_shards))
     ds = ds.map(augmented, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
 

@@ -111,7 +111,6 @@ def generate_motion(action, num_frames, fps, rng, offsets=None):
     offsets = random_body(rng) if offsets is None else offsets
     t = np.arange(num_frames) / fps
     names = skeleton_lib.H36M.index
-    angles = {k: np.zeros(num_frames) for k in ("x", "y", "z")}
     flex = np.zeros((num_frames, 17))  # rotation about the body's right axis
     abduct = np.zeros((num_frames, 17))  # about the forward axis
     twist = np.zeros((num_frames, 17))  # about the vertical axis

@@ -1,7 +1,6 @@
 """Dynamical spatial graph convolution (DG-Net DSG, Eq. 3-7)."""
 
 import keras
-from keras import ops
 
 from tfpose.layers.dynamic_graph import DynamicGraphConv
 

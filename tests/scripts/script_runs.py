@@ -1,0 +1,20 @@
+"""Tiny training runs of scripts/train.py for the script tests."""
+
+import pathlib
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+TINY = REPO / "tests" / "configs" / "ugcn_tiny.cfg"
+# Tiny UGCN, 3 epochs of 4 steps, no dropout (so that runs on other device
+# counts can match it).
+TINY_RUN = [f"--flagfile={TINY}", "--epochs=3", "--steps_per_epoch=4", "--dropout=0"]
+# Every training process under `timeout -k`: a multi-worker process whose
+# peer never comes waits forever and ignores SIGTERM.
+LIMIT = ["timeout", "-k", "10", "300"]
+
+
+def train(model_dir, *args, env=None):
+    return subprocess.run(
+        LIMIT + [sys.executable, "scripts/train.py", *TINY_RUN, f"--model_dir={model_dir}",
+                 *args], cwd=REPO, capture_output=True, text=True, env=env)
