@@ -95,6 +95,11 @@ def define_model_flags():
                       "Block-level heads and their losses (Eq. 17; Table XI).")
     flags.DEFINE_float("dgnet_block_weight", 0.1, "lambda of the block-level losses (Eq. 17).",
                        lower_bound=0.0)
+    # TCN (Pavllo et al. 2019, VideoPose3D), the baseline.
+    flags.DEFINE_list("tcn_filter_widths", ["3", "3", "3", "3", "3"],
+                      "TCN temporal kernel widths; receptive field = their product "
+                      "(3,3,3,3,3: 243 frames; 3,3,3: 27). --num_frames must be at least it.")
+    flags.DEFINE_integer("tcn_channels", 1024, "TCN feature width.", lower_bound=1)
     flags.DEFINE_integer("temporal_kernel", 5, "Temporal kernel size.", lower_bound=1)
     flags.DEFINE_float("dropout", 0.5, "Dropout rate.", lower_bound=0.0, upper_bound=1.0)
     flags.DEFINE_float("weight_decay", 1e-5, "Weight decay on convolution kernels.",
@@ -181,6 +186,14 @@ def model_kwargs(flag_values=flags.FLAGS):
             non_local=flag_values.dgnet_non_local,
             multi_level=flag_values.dgnet_multi_level,
             balanced=flag_values.dgnet_balanced,
+            dropout=flag_values.dropout,
+            weight_decay=flag_values.weight_decay,
+        )
+    if flag_values.model == "tcn":
+        return dict(
+            filter_widths=[int(w) for w in flag_values.tcn_filter_widths],
+            channels=flag_values.tcn_channels,
+            num_frames=flag_values.num_frames,
             dropout=flag_values.dropout,
             weight_decay=flag_values.weight_decay,
         )

@@ -12,6 +12,9 @@ Two protocols:
 - `"center"`, DG-Net's: one window around every frame (edge-padded at the
   ends, the frame at position `T // 2`), keeping the prediction of that
   frame only.
+- `"convolutional"`, VideoPose3D's (`tfpose.models.TCN`): the whole
+  sequence, edge-padded by half the receptive field `T` on each side, in
+  one fully convolutional pass that outputs every frame once.
 
 With flip augmentation every window is also lifted mirrored, the output
 mirrored back, and the two averaged. The root joint's output is set to zero,
@@ -26,12 +29,16 @@ from tfpose import skeleton as skeleton_lib
 from tfpose.data import augment, windows
 from tfpose.data.sequence import check_poses
 
-PROTOCOLS = ("average", "center")
+PROTOCOLS = ("average", "center", "convolutional")
 
 
 def needs_intrinsics(model):
     """Whether `model` takes `(keypoints_2d, intrinsics)` (DG-Net balanced)."""
-    return len(model.inputs) == 2
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):  # a subclassed model has none
+        return False
+    return inputs is not None and len(inputs) == 2
 
 
 def _predict_fn(model, flip, skeleton):
@@ -58,12 +65,13 @@ class SequenceLifter:
         model: a Keras model `[B, num_frames, J, 2] -> [B, num_frames, J, 3]`
             (or `([B, T, J, 2], intrinsics [B, 4]) -> ...`: then every call
             needs the sequence's `intrinsics`).
-        num_frames: its window length.
+        num_frames: its window length (`"convolutional"`: its receptive field).
         step: frames between window starts (5 in UGCN's protocol); the last
             window is aligned to the sequence's end so every frame is
             covered. Sequences shorter than `num_frames` are edge-padded.
-            Unused by the `"center"` protocol.
-        protocol: `"average"` or `"center"` (see the module docstring).
+            Used by the `"average"` protocol only.
+        protocol: `"average"`, `"center"` or `"convolutional"` (see the
+            module docstring).
         flip: flip test-time augmentation.
         batch_size: windows per model call.
         skeleton: for the flip.
@@ -102,6 +110,13 @@ class SequenceLifter:
         else:
             intrinsics = np.zeros(4, np.float32)
         length = len(x)
+        if self.protocol == "convolutional":
+            half = self.num_frames // 2
+            padded = windows.edge_pad(x, half, half)[None]
+            k = intrinsics[None]
+            poses = self._predict(tf.constant(padded), tf.constant(k)).numpy()[0]
+            poses[:, self.root] = 0.0
+            return poses.astype(np.float32)
         if self.protocol == "center":
             before, after = windows.pad_amounts(length, self.num_frames, "same")
             starts = windows.window_starts(length, self.num_frames, 1, "same")
@@ -126,7 +141,8 @@ class SequenceLifter:
             if self.protocol == "center":
                 # Window w is centred on frame w: keep that frame only.
                 frames = starts[begin : begin + valid]
-                total[frames] = y[:, self.num_frames // 2]
+                # (The output's centre: a TCN outputs that frame only.)
+                total[frames] = y[:, y.shape[1] // 2]
                 count[frames] = 1.0
                 continue
             np.add.at(total, batch_index[:valid].reshape(-1), y.reshape(-1, *y.shape[2:]))
@@ -146,6 +162,11 @@ def _window_index(length, num_frames, step, protocol):
     target frames `>= L`, which are dropped. For `"center"`, window `t` is
     centred on frame `t` and only its centre is kept (target -1 elsewhere).
     """
+    if protocol == "convolutional":
+        # One "window": the sequence edge-padded by half the receptive field.
+        index = tf.clip_by_value(tf.range(length + num_frames - 1) - num_frames // 2, 0,
+                                 length - 1)
+        return index[None], tf.range(length)[None]
     offsets = tf.range(num_frames)
     if protocol == "center":
         frames = tf.range(length)
@@ -191,7 +212,7 @@ def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol
 
     def run(sequences, cameras, count):
         windows_ = tf.reshape(tf.gather(sequences, index, axis=1),
-                              [-1, num_frames, num_joints, 2])  # [count * W, T, J, 2]
+                              [-1, tf.shape(index)[1], num_joints, 2])  # [count * W, T, J, 2]
         if with_intrinsics:
             owner = tf.range(count * num_windows) // num_windows
             return model([windows_, tf.gather(cameras, owner)], training=False)
@@ -204,15 +225,17 @@ def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol
         cameras = (tf.concat([intrinsics, augment.flip_intrinsics(intrinsics)], 0)
                    if with_intrinsics else None)
         both = tf.reshape(run(stacked, cameras, 2 * batch),
-                          [2, -1, num_frames, num_joints, 3])
+                          [2, -1, tf.shape(target)[1], num_joints, 3])
         y = 0.5 * (both[0] + augment.flip(both[1], skeleton))
     else:
         y = run(x, intrinsics, batch)
     not_root = np.ones((num_joints, 1), np.float32)
     not_root[skeleton.root] = 0.0
     y = y * not_root
+    if protocol == "convolutional":
+        return tf.reshape(y, [batch, length, num_joints, 3])
     if protocol == "center":
-        return tf.reshape(y[:, num_frames // 2], [batch, length, num_joints, 3])
+        return tf.reshape(y[:, tf.shape(y)[1] // 2], [batch, length, num_joints, 3])
     # Overlap-add over output frames, sequences stacked along the frame axis.
     y = tf.reshape(y, [batch, num_windows * num_frames, num_joints, 3])
     y = tf.reshape(tf.transpose(y, [1, 0, 2, 3]), [num_windows * num_frames, -1])

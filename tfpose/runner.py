@@ -3,6 +3,7 @@
 import os
 
 import keras
+import tensorflow as tf
 
 from tfpose import evaluation, fileio, inference, losses, metrics, training
 from tfpose import loop as tfpose_loop
@@ -10,7 +11,7 @@ from tfpose.data import pipeline
 from tfpose.models import MODELS, inference_model
 
 # How each model lifts whole sequences (see tfpose.inference).
-PROTOCOLS = {"ugcn": "average", "dgnet": "center"}
+PROTOCOLS = {"ugcn": "average", "dgnet": "center", "tcn": "convolutional"}
 
 
 def views_of(sequences):
@@ -19,7 +20,11 @@ def views_of(sequences):
 
 def output_names(model):
     """Names of a dict-output model's outputs, or `None` for one output."""
-    return sorted(model.output) if isinstance(model.output, dict) else None
+    try:
+        output = model.output
+    except AttributeError:  # a subclassed model (TCN): one output
+        return None
+    return sorted(output) if isinstance(output, dict) else None
 
 
 def build_model(name, model_kwargs, loss_kwargs, learning_rate, head_weight=0.1):
@@ -35,8 +40,11 @@ def build_model(name, model_kwargs, loss_kwargs, learning_rate, head_weight=0.1)
     names = output_names(model)
     loss = losses.MotionLoss(**loss_kwargs)
     if names is None:
+        kinds = ("mpjpe", "p_mpjpe", "mpjve")
+        if output_frames(model) == 1:
+            kinds = kinds[:2]  # no velocity in one frame
         model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss,
-                      metrics=metrics.pose_metrics())
+                      metrics=metrics.pose_metrics(kinds))
     else:
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate),
@@ -47,8 +55,19 @@ def build_model(name, model_kwargs, loss_kwargs, learning_rate, head_weight=0.1)
     return model
 
 
+def output_frames(model):
+    """Frames a training window's output has (`None`: as many as in)."""
+    if not hasattr(model, "receptive_field") or model.num_frames is None:
+        return None
+    return model.output_frames(model.num_frames)
+
+
 def match_targets(dataset, model):
-    """Repeats the target for every output of a multi-output model."""
+    """The targets of `model`'s outputs: the frames a TCN outputs (the
+    window's centre), repeated for every output of a multi-output model."""
+    if hasattr(model, "receptive_field"):
+        half = (model.receptive_field - 1) // 2
+        dataset = dataset.map(lambda x, y: (x, y[:, half : tf.shape(y)[1] - half]))
     names = output_names(model)
     if names is None:
         return dataset
@@ -63,6 +82,8 @@ def monitor_name(model, validation):
 def evaluate_model(model, sequences, num_frames, step=5, flip=True, batch_size=256,
                    protocol="average"):
     """Sequence evaluation (sliding windows, flip) in millimetres."""
+    if protocol == "convolutional":
+        num_frames = model.receptive_field
     lifter = inference.SequenceLifter(inference_model(model), num_frames, step=step, flip=flip,
                                       batch_size=batch_size, protocol=protocol)
     return evaluation.to_millimetres(evaluation.evaluate_sequences(lifter, sequences))

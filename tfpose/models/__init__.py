@@ -5,11 +5,12 @@
 from tfpose import losses as _losses  # noqa: F401
 from tfpose import metrics as _metrics  # noqa: F401
 from tfpose.models.dgnet import DGNet
+from tfpose.models.tcn import TCN
 from tfpose.models.ugcn import UGCN
 
-MODELS = {"ugcn": UGCN, "dgnet": DGNet}
+MODELS = {"ugcn": UGCN, "dgnet": DGNet, "tcn": TCN}
 
-__all__ = ["MODELS", "DGNet", "UGCN", "inference_model"]
+__all__ = ["MODELS", "DGNet", "TCN", "UGCN", "inference_model"]
 
 
 def inference_model(model):

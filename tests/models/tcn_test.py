@@ -1,0 +1,116 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfpose import inference, runner
+from tfpose.models import TCN
+
+
+def _randomize(model, seed=0):
+    """Random kernels and batch-norm statistics, so every term matters."""
+    rng = np.random.default_rng(seed)
+    for weight in model.weights:
+        shape = tuple(weight.shape)
+        if "moving_variance" in weight.path:
+            weight.assign(rng.uniform(0.5, 2.0, shape).astype(np.float32))
+        else:
+            weight.assign(rng.normal(0, 0.3, shape).astype(np.float32))
+    return model
+
+
+def _numpy_tcn(model, x):
+    """VideoPose3D's dilated TemporalModel, inference mode, in numpy."""
+
+    def conv(h, kernel, dilation=1):
+        width = kernel.shape[0]
+        frames = h.shape[1] - (width - 1) * dilation
+        return sum(h[:, k * dilation : k * dilation + frames] @ kernel[k] for k in range(width))
+
+    def norm(h, layer):
+        gamma, beta, mean, variance = (w.numpy() for w in layer.weights)
+        return gamma * (h - mean) / np.sqrt(variance + layer.epsilon) + beta
+
+    relu = lambda h: np.maximum(h, 0.0)  # noqa: E731
+    h = x.reshape(x.shape[0], x.shape[1], -1).astype(np.float64)
+    h = relu(norm(conv(h, model.expand_conv.kernel.numpy()), model.expand_norm))
+    dilation = model.filter_widths[0]
+    for i, width in enumerate(model.filter_widths[1:]):
+        pad = (width - 1) * dilation // 2
+        residual = h[:, pad : h.shape[1] - pad]
+        h = relu(norm(conv(h, model.convs[i].kernel.numpy(), dilation), model.norms[i]))
+        h = relu(norm(conv(h, model.pointwise[i].kernel.numpy()), model.pointwise_norms[i]))
+        h = residual + h
+        dilation *= width
+    kernel, bias = (w.numpy() for w in model.shrink.weights)
+    y = h @ kernel[0] + bias
+    return y.reshape(x.shape[0], -1, x.shape[2], 3)
+
+
+def test_dilated_and_strided_forms_match_numpy():
+    model = _randomize(TCN(filter_widths=(3, 5, 3), channels=12, num_frames=None))
+    assert model.receptive_field == 45
+    x = np.random.default_rng(1).normal(size=(2, 52, 17, 2)).astype(np.float32)
+    dilated = model(x, training=False).numpy()
+    assert dilated.shape == (2, 8, 17, 3)
+    np.testing.assert_allclose(dilated, _numpy_tcn(model, x), rtol=1e-4, atol=1e-4)
+    # Exactly one receptive field in: the strided form, the same frame.
+    strided = model(x[:, 3:48], training=False).numpy()
+    np.testing.assert_allclose(strided[:, 0], dilated[:, 3], rtol=1e-4, atol=1e-4)
+    # ... and its gradients reach every weight.
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.square(model(x[:, :45], training=True)))
+    grads = tape.gradient(loss, model.trainable_weights)
+    assert all(g is not None and np.isfinite(g.numpy()).all() for g in grads)
+
+
+def test_paper_sizes():
+    model = TCN()  # 243 frames, 1024 channels
+    assert model.receptive_field == 243
+    # VideoPose3D's count for the 243-frame model: 16.95M.
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 16_952_371
+    assert TCN(filter_widths=(3, 3, 3)).receptive_field == 27
+    with pytest.raises(ValueError, match="odd"):
+        TCN(filter_widths=(3, 4))
+    with pytest.raises(ValueError, match="shorter than the receptive field"):
+        TCN(filter_widths=(3, 3), num_frames=5)
+
+
+def test_convolutional_protocol_is_the_centred_window_protocol():
+    model = _randomize(TCN(filter_widths=(3, 3), channels=8, num_frames=9), seed=2)
+    x = np.random.default_rng(3).normal(size=(23, 17, 2)).astype(np.float32)
+    # One pass over the padded sequence (dilated form) == one window
+    # around every frame (strided form), flip included.
+    one_pass = inference.SequenceLifter(model, 9, protocol="convolutional")(x)
+    windows = inference.SequenceLifter(model, 9, protocol="center")(x)
+    np.testing.assert_allclose(one_pass, windows, rtol=1e-4, atol=1e-5)
+    assert np.all(one_pass[:, 0] == 0)  # root output zeroed
+    in_graph = inference.lift_sequences(model, np.stack([x, x[::-1]]), num_frames=9,
+                                        protocol="convolutional")
+    np.testing.assert_allclose(in_graph[0], one_pass, rtol=1e-4, atol=1e-5)
+    reverse = inference.SequenceLifter(model, 9, protocol="convolutional")(x[::-1])
+    np.testing.assert_allclose(in_graph[1], reverse, rtol=1e-4, atol=1e-5)
+
+
+def test_tiny_training_run_and_round_trip(tmp_path):
+    from tfpose.data import sources
+
+    keras.utils.set_random_seed(0)
+    sequences = sources.load_sequences("synthetic", "train", synthetic_sequences=6,
+                                       synthetic_frames=64, num_cameras=2)
+    kwargs = dict(filter_widths=[3, 3], channels=32, num_frames=9, dropout=0.0)
+    make_train, _, steps = runner.train_datasets(
+        sequences, [], num_frames=9, batch_size=32, stride=2, seed=0, flip=True, noise_std=0.0)
+    model = runner.build_model("tcn", kwargs, dict(weight=0.0, position="mpjpe"), 2e-3)
+    history = model.fit(runner.match_targets(make_train(), model), epochs=4,
+                        steps_per_epoch=steps, verbose=0).history
+    assert np.isfinite(history["loss"]).all()
+    assert history["mpjpe"][-1] < 0.8 * history["mpjpe"][0]
+    path = tmp_path / "tcn.keras"
+    model.save(path)
+    revived = keras.models.load_model(path)
+    assert isinstance(revived, TCN) and revived.get_config() == model.get_config()
+    x = np.random.default_rng(4).normal(size=(1, 20, 17, 2)).astype(np.float32)
+    np.testing.assert_allclose(revived(x), model(x), rtol=1e-5, atol=1e-6)
+    summary = runner.evaluate_model(model, sequences[:1], 9, protocol="convolutional")
+    assert summary["num_frames"] == 128 and np.isfinite(summary["average"]["mpjpe"])
