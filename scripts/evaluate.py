@@ -63,8 +63,12 @@ def main(argv):
         raise app.UsageError(f"Checkpoint not found: {checkpoint}")
     model = keras.models.load_model(checkpoint, compile=False)
     summary = runner.evaluate_model(model, sequences, FLAGS.num_frames, FLAGS.eval_step,
-                                    FLAGS.eval_flip, protocol=runner.PROTOCOLS[FLAGS.model])
+                                    FLAGS.eval_flip,
+                                    protocol=runner.eval_protocol(FLAGS.model,
+                                                                  FLAGS.eval_protocol))
     summary["checkpoint"] = checkpoint
+    summary["protocol"] = runner.eval_protocol(FLAGS.model, FLAGS.eval_protocol)
+    summary["step"] = FLAGS.eval_step
     summary["split"] = _SPLIT.value
     summary["views_per_sequence"] = _VIEWS.value
     print(evaluation.format_table(summary, ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "pck", "auc")))

@@ -83,7 +83,9 @@ def main(argv):
             keras.mixed_precision.set_global_policy("float32")
             model = keras.models.load_model(final)
         summary = runner.evaluate_model(model, test, FLAGS.num_frames, FLAGS.eval_step,
-                                        FLAGS.eval_flip, protocol=runner.PROTOCOLS[FLAGS.model])
+                                        FLAGS.eval_flip,
+                                        protocol=runner.eval_protocol(FLAGS.model,
+                                                                      FLAGS.eval_protocol))
         print(evaluation.format_table(summary))
         fileio.write_json(os.path.join(write_dir.path, "metrics.json"), summary)
     write_dir.cleanup()

@@ -154,6 +154,11 @@ def define_training_flags():
     flags.DEFINE_integer("eval_step", 5, "Sliding-window step of sequence evaluation.",
                          lower_bound=1)
     flags.DEFINE_bool("eval_flip", True, "Flip test-time augmentation in evaluation.")
+    flags.DEFINE_enum("eval_protocol", "model", ["model", "average", "center", "tiled",
+                                                 "convolutional"],
+                      "How sequences are lifted (tfpose.inference): model = the model's own "
+                      "(UGCN average, DG-Net center, TCN convolutional); tiled = the fast mode, "
+                      "windows every --eval_step frames keeping their central --eval_step.")
     flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0 silent, 1 progress bar, "
                          "2 one line per epoch.", lower_bound=0, upper_bound=2)
 

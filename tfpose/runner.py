@@ -14,6 +14,11 @@ from tfpose.models import MODELS, inference_model
 PROTOCOLS = {"ugcn": "average", "dgnet": "center", "tcn": "convolutional"}
 
 
+def eval_protocol(model_name, protocol="model"):
+    """The sequence protocol to evaluate with: the model's own, or `protocol`."""
+    return PROTOCOLS[model_name] if protocol == "model" else protocol
+
+
 def views_of(sequences):
     return [v for s in sequences for v in s.views]
 
