@@ -39,19 +39,20 @@ def main(argv):
     else:
         model = MODELS[FLAGS.model](**tfpose_flags.model_kwargs())
     model = inference_model(model)
-    protocol = runner.PROTOCOLS[FLAGS.model]
+    protocol = runner.eval_protocol(FLAGS.model, FLAGS.eval_protocol)
+    num_frames = model.receptive_field if protocol == "convolutional" else FLAGS.num_frames
     params = sum(int(w.numpy().size) for w in model.trainable_weights)
     results = {
         "model": FLAGS.model, "parameters": params, "num_frames": FLAGS.num_frames,
-        "protocol": protocol, "sequence_frames": _SEQUENCE_FRAMES.value,
+        "protocol": protocol, "step": FLAGS.eval_step, "sequence_frames": _SEQUENCE_FRAMES.value,
         "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
         "gpus": len(tf.config.list_physical_devices("GPU")),
         "tensorflow": tf.__version__, "keras": keras.__version__,
     }
     for flip in (True, False):
         results[f"sequence_flip_{flip}".lower()] = benchmark.sequence_lifting(
-            model, FLAGS.num_frames, protocol, length=_SEQUENCE_FRAMES.value, flip=flip,
-            repeats=_REPEATS.value)
+            model, num_frames, protocol, length=_SEQUENCE_FRAMES.value, flip=flip,
+            repeats=_REPEATS.value, step=FLAGS.eval_step)
     results["window_batch"] = benchmark.window_throughput(
         model, FLAGS.num_frames, batch=_WINDOW_BATCH.value, repeats=_REPEATS.value)
     results["window_single"] = benchmark.window_throughput(

@@ -40,10 +40,10 @@ def _inputs(model, x):
 
 
 def sequence_lifting(model, num_frames, protocol, length=2000, flip=True, batch_size=256,
-                     repeats=5):
+                     repeats=5, step=5):
     """Frames per second of `SequenceLifter` on one `length`-frame sequence."""
     lifter = inference.SequenceLifter(model, num_frames, flip=flip, batch_size=batch_size,
-                                      protocol=protocol)
+                                      protocol=protocol, step=step)
     x = random_keypoints((length, 17, 2))
     intrinsics = np.array([2.3, 2.3, 0.0, 0.0], np.float32)
     seconds = median_seconds(lambda: lifter(x, intrinsics=intrinsics), repeats)
@@ -55,6 +55,8 @@ def window_throughput(model, num_frames, batch=64, repeats=5):
     """Output frames per second of one `tf.function` call on `batch` windows."""
     predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     inputs = _inputs(model, random_keypoints((batch, num_frames, 17, 2)))
+    output = predict(inputs)
+    frames = int(output.shape[0]) * int(output.shape[1])  # a TCN outputs one per window
     seconds = median_seconds(lambda: predict(inputs).numpy(), repeats)
-    return {"seconds": seconds, "frames_per_second": batch * num_frames / seconds,
+    return {"seconds": seconds, "frames_per_second": frames / seconds,
             "windows_per_second": batch / seconds}
