@@ -9,7 +9,7 @@ import sys
 
 from absl import flags
 
-from tfpose import fileio
+from tfpose import distribute, fileio, inference, runner
 from tfpose.data.sources import DATASETS
 from tfpose.models import MODELS, dgnet, ugcn
 
@@ -132,14 +132,14 @@ def define_training_flags():
     flags.DEFINE_integer("backup_every_steps", 0,
                          "Also back up for resumption every N steps (custom loop); 0 = after "
                          "every epoch only.", lower_bound=0)
-    flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
+    flags.DEFINE_enum("strategy", "default", distribute.STRATEGIES,
                       "default: one device; mirrored: MirroredStrategy over the local GPUs "
                       "(logical CPU devices where there is none); multi_worker: "
                       "MultiWorkerMirroredStrategy over the cluster in TF_CONFIG.")
     flags.DEFINE_integer("num_devices", 0,
                          "mirrored: local GPUs to use, 0 = all; without GPUs, logical CPU "
                          "devices to split the CPU into, 0 = 2.", lower_bound=0)
-    flags.DEFINE_enum("training_loop", "auto", ["auto", "fit", "custom"],
+    flags.DEFINE_enum("training_loop", "auto", runner.LOOPS,
                       "fit: Keras model.fit; custom: the strategy.run loop of tfpose.loop "
                       "(same losses, metrics, schedule, callbacks); auto: fit, except under "
                       "multi_worker or with --backup_every_steps.")
@@ -154,8 +154,7 @@ def define_training_flags():
     flags.DEFINE_integer("eval_step", 5, "Sliding-window step of sequence evaluation.",
                          lower_bound=1)
     flags.DEFINE_bool("eval_flip", True, "Flip test-time augmentation in evaluation.")
-    flags.DEFINE_enum("eval_protocol", "model", ["model", "average", "center", "tiled",
-                                                 "convolutional"],
+    flags.DEFINE_enum("eval_protocol", "model", ("model",) + inference.PROTOCOLS,
                       "How sequences are lifted (tfpose.inference): model = the model's own "
                       "(UGCN average, DG-Net center, TCN convolutional); tiled = the fast mode, "
                       "windows every --eval_step frames keeping their central --eval_step.")
