@@ -8,7 +8,7 @@ Writes the TF Serving layout `<base>/<model_name>/<version>/`: the SavedModel
 `serve_tflite`, builtin ops only; `int8` and `int16x8` calibrated on --calibration_windows
 windows of the run's training data), the run's `flags.cfg`, its metrics and a
 `MODEL_CARD.md`. All or nothing: a failed export leaves no directory behind.
-The run's settings (model, data, --eval_step, --eval_flip) come from
+The run's settings (model, data, --eval_protocol, --eval_step, --eval_flip) come from
 `<run_dir>/flags.cfg`; flags given here override them.
 """
 
@@ -91,7 +91,8 @@ def main(argv):
     # compile=False: the optimizer state would otherwise be saved with the model.
     model = inference_model(keras.models.load_model(checkpoint, compile=False))
     with_intrinsics = inference.needs_intrinsics(model)
-    protocol = runner.PROTOCOLS[FLAGS.model]
+    protocol = runner.eval_protocol(FLAGS.model, FLAGS.eval_protocol)
+    num_frames = model.receptive_field if protocol == "convolutional" else FLAGS.num_frames
     export_dir = os.path.normpath(_EXPORT_DIR.value)
     name = os.path.basename(os.path.dirname(export_dir)) or FLAGS.model
     version = os.path.basename(export_dir)
@@ -124,7 +125,7 @@ def main(argv):
     calibration = (representative_data(_CALIBRATION.value, with_intrinsics)
                    if {"int8", "int16x8"} & set(_TFLITE.value) else None)
     converted = saved_model.export(
-        model, export_dir, num_frames=FLAGS.num_frames, protocol=protocol,
+        model, export_dir, num_frames=num_frames, protocol=protocol,
         step=FLAGS.eval_step, flip=FLAGS.eval_flip,
         tflite_files={TFLITE_NAMES[q]: q for q in _TFLITE.value},
         representative_data=calibration, extra_files=files, overwrite=_OVERWRITE.value)

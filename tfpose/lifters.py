@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-PROTOCOLS = {"UGCN": "average", "DGNet": "center"}
+PROTOCOLS = {"UGCN": "average", "DGNet": "center", "TCN": "convolutional"}
 
 
 class Lifter:
@@ -68,7 +68,10 @@ class KerasLifter(Lifter):
         if protocol is None:
             raise ValueError(f"{path}: a {type(model).__name__}, not a tfpose lifter.")
         model = inference_model(model)
-        num_frames = model.inputs[0].shape[1] or 4
+        if protocol == "convolutional":
+            num_frames = model.receptive_field
+        else:
+            num_frames = model.inputs[0].shape[1] or 4
         self.lifter = inference.SequenceLifter(model, num_frames, step=step, flip=flip,
                                                protocol=protocol)
         self.needs_intrinsics = self.lifter.needs_intrinsics

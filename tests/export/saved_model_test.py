@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from tfpose import inference, testing
 from tfpose.export import saved_model, tflite
-from tfpose.models import DGNet, UGCN
+from tfpose.models import TCN, DGNet, UGCN
 
 SMALL_UGCN = dict(num_frames=16, down_channels=(4, 4, 4, 4, 4, 8, 8, 8, 8), merge_channels=4)
 INTRINSICS = np.array([[2.29, 2.29, 0.025, -0.03]], np.float32)
@@ -24,13 +24,14 @@ def _cli():
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """Tiny UGCN, DG-Net and balanced DG-Net, exported with their protocols."""
+    """Tiny UGCN, DG-Net, balanced DG-Net and TCN, exported with their protocols."""
     base = tmp_path_factory.mktemp("exported")
     models = {
         "ugcn": (UGCN(**SMALL_UGCN), 16, "average"),
         "dgnet": (DGNet(num_frames=4, channels=16, num_blocks=2, multi_level=False), 4, "center"),
         "balanced": (DGNet(num_frames=4, channels=16, num_blocks=1, multi_level=False,
                            balanced=True), 4, "center"),
+        "tcn": (TCN(filter_widths=(3, 3), channels=16, num_frames=9), 9, "convolutional"),
     }
     out = {}
     for name, (model, frames, protocol) in models.items():
@@ -48,7 +49,7 @@ def _inputs(name, x):
                                  if name == "balanced" else {})}
 
 
-@pytest.mark.parametrize("name", ["ugcn", "dgnet", "balanced"])
+@pytest.mark.parametrize("name", ["ugcn", "dgnet", "balanced", "tcn"])
 def test_serving_default_is_the_sequence_protocol(exported, name):
     model, frames, protocol, directory, _ = exported[name]
     signature = saved_model.load_signature(directory)
@@ -64,7 +65,7 @@ def test_serving_default_is_the_sequence_protocol(exported, name):
             np.testing.assert_allclose(y[b], expected, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["ugcn", "dgnet", "balanced"])
+@pytest.mark.parametrize("name", ["ugcn", "dgnet", "balanced", "tcn"])
 def test_tflite_matches_serving_default(exported, name):
     _, _, _, directory, converted = exported[name]
     assert converted["model.tflite"][0] == "fp32"
@@ -78,7 +79,7 @@ def test_tflite_matches_serving_default(exported, name):
         inputs = _inputs(name, rng.normal(scale=0.3, size=(1, length, 17, 2)).astype(np.float32))
         expected = signature(**{k: tf.constant(v) for k, v in inputs.items()})["poses_3d"]
         got = tflite.run(None, **inputs, interpreter_=interpreter)
-        if name == "ugcn":
+        if name in ("ugcn", "tcn"):
             np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
             continue
         # DG-Net's kNN choice is discontinuous: where two neighbours are

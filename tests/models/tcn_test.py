@@ -114,3 +114,9 @@ def test_tiny_training_run_and_round_trip(tmp_path):
     np.testing.assert_allclose(revived(x), model(x), rtol=1e-5, atol=1e-6)
     summary = runner.evaluate_model(model, sequences[:1], 9, protocol="convolutional")
     assert summary["num_frames"] == 128 and np.isfinite(summary["average"]["mpjpe"])
+    # The shipped-model interface picks the convolutional protocol from the class.
+    from tfpose import lifters
+
+    lifter = lifters.load_lifter(path)
+    expected = inference.SequenceLifter(model, 9, protocol="convolutional")(x[0])
+    np.testing.assert_allclose(lifter(x[0]), expected, rtol=1e-5, atol=1e-6)

@@ -117,8 +117,12 @@ def render(*, name, version, model, parameters, flag_values, protocol, step, fli
 
 
 def protocol_text(protocol, step, flip):
-    base = (f"windows every {step} frames, overlapping predictions averaged"
-            if protocol == "average" else "one window centred on every frame, its centre kept")
+    base = {
+        "average": f"windows every {step} frames, overlapping predictions averaged",
+        "center": "one window centred on every frame, its centre kept",
+        "tiled": f"windows every {step} frames, each keeping its central {step} frames",
+        "convolutional": "one fully convolutional pass over the edge-padded sequence",
+    }[protocol]
     return base + (", with horizontal-flip test-time augmentation" if flip else "")
 
 
