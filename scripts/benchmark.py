@@ -1,26 +1,36 @@
-"""Times a lifter's inference on this machine: sequence lifting and window batches.
+"""Times one lifter on this machine: sequences, window batches, batch-1
+latency per backend, training steps, peak memory, parameters and FLOPs.
 
-    python scripts/benchmark.py --flagfile=configs/dgnet_hdm05.cfg
     python scripts/benchmark.py --flagfile=configs/ugcn_hdm05.cfg --output_json=ugcn.json
+    python scripts/benchmark.py --flagfile=configs/ugcn_hdm05.cfg --eval_protocol=tiled \\
+        --eval_step=64 --measure=sequence,flops
 
 The model comes from the flagfile's model flags (random weights: timing does
 not depend on them) or from --checkpoint. Sequence lifting uses the model's
-evaluation protocol (UGCN: windows of --num_frames frames, step --eval_step,
-averaged; DG-Net: a window around every frame) with and without flip
-augmentation. Reports medians over --repeats runs after warm-up.
+evaluation protocol (or --eval_protocol/--eval_step) with and without flip
+augmentation. Every time is a median over --repeats runs after warm-up.
+With `memory` in --measure, the peak memory of each measured workload
+(sequence, windows, training) is taken in a fresh process (this script
+again, with --memory_probe), so one workload's peak does not hide
+another's. `scripts/benchmark_suite.py` runs the documented comparison.
 """
 
 import json
 import os
 import platform
+import subprocess
+import sys
 
 import keras
 import tensorflow as tf
 from absl import app, flags
 
-from tfpose import benchmark, fileio, runner
+from tfpose import benchmark, fileio, runner, testing
 from tfpose import flags as tfpose_flags
 from tfpose.models import MODELS, inference_model
+
+MEASUREMENTS = ("sequence", "windows", "latency", "training", "flops", "memory")
+PROBES = ("sequence", "windows", "training")
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A .keras model to time instead.")
 _SEQUENCE_FRAMES = flags.DEFINE_integer("sequence_frames", 2000,
@@ -28,35 +38,115 @@ _SEQUENCE_FRAMES = flags.DEFINE_integer("sequence_frames", 2000,
 _WINDOW_BATCH = flags.DEFINE_integer("window_batch", 64, "Windows per batch call.",
                                      lower_bound=1)
 _REPEATS = flags.DEFINE_integer("repeats", 5, "Timed runs per measurement.", lower_bound=1)
+_MEASURE = flags.DEFINE_list("measure", list(MEASUREMENTS),
+                              f"What to measure, from {list(MEASUREMENTS)}.")
+_BACKENDS = flags.DEFINE_list("backends", list(benchmark.BACKENDS),
+                              f"Batch-1 latency backends, from {list(benchmark.BACKENDS)}.")
+_MEMORY_PROBE = flags.DEFINE_enum("memory_probe", None, PROBES,
+                                  "Internal: run one workload once and print its memory.")
 _OUTPUT_JSON = flags.DEFINE_string("output_json", None, "Where to write the results.")
 FLAGS = flags.FLAGS
 
 
-def main(argv):
-    del argv
+def _model():
     if _CHECKPOINT.value:
         model = keras.models.load_model(_CHECKPOINT.value, compile=False)
     else:
         model = MODELS[FLAGS.model](**tfpose_flags.model_kwargs())
-    model = inference_model(model)
+    return inference_model(model)
+
+
+def _protocol(model):
     protocol = runner.eval_protocol(FLAGS.model, FLAGS.eval_protocol)
     num_frames = model.receptive_field if protocol == "convolutional" else FLAGS.num_frames
-    params = sum(int(w.numpy().size) for w in model.trainable_weights)
-    results = {
-        "model": FLAGS.model, "parameters": params, "num_frames": FLAGS.num_frames,
-        "protocol": protocol, "step": FLAGS.eval_step, "sequence_frames": _SEQUENCE_FRAMES.value,
-        "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-        "gpus": len(tf.config.list_physical_devices("GPU")),
-        "tensorflow": tf.__version__, "keras": keras.__version__,
-    }
-    for flip in (True, False):
-        results[f"sequence_flip_{flip}".lower()] = benchmark.sequence_lifting(
+    return protocol, num_frames
+
+
+def _workload(name, model, protocol, num_frames, repeats, warmup):
+    if name == "sequence":
+        return {f"flip_{flip}".lower(): benchmark.sequence_lifting(
             model, num_frames, protocol, length=_SEQUENCE_FRAMES.value, flip=flip,
-            repeats=_REPEATS.value, step=FLAGS.eval_step)
-    results["window_batch"] = benchmark.window_throughput(
-        model, FLAGS.num_frames, batch=_WINDOW_BATCH.value, repeats=_REPEATS.value)
-    results["window_single"] = benchmark.window_throughput(
-        model, FLAGS.num_frames, batch=1, repeats=_REPEATS.value)
+            repeats=repeats, step=FLAGS.eval_step, warmup=warmup) for flip in (True, False)}
+    if name == "windows":
+        frames = benchmark.window_frames(model, FLAGS.num_frames)
+        return benchmark.window_throughput(model, frames, batch=_WINDOW_BATCH.value,
+                                           repeats=repeats, warmup=warmup)
+    if name == "training":
+        return benchmark.training_speed(
+            FLAGS.model, tfpose_flags.model_kwargs(), tfpose_flags.loss_kwargs(),
+            num_frames=FLAGS.num_frames, batch_size=FLAGS.batch_size,
+            learning_rate=FLAGS.learning_rate, repeats=2 * repeats, warmup=warmup)
+    raise ValueError(name)
+
+
+def _probe(name):
+    """Runs workload `name` once, warm-up included, in this fresh process."""
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    model = None if name == "training" else _model()
+    if gpu:
+        tf.config.experimental.reset_memory_stats("GPU:0")
+    before = benchmark.memory_now()
+    _workload(name, model, *(_protocol(model) if model is not None else ("", 0)),
+              repeats=1, warmup=0)
+    after = benchmark.memory_now()
+    print("MEMORY " + json.dumps({"before_mb": before["current_mb"], "peak_mb": after["peak_mb"],
+                                  "device": after["device"]}))
+
+
+def _memory(name):
+    argv = [a for a in sys.argv[1:] if not a.startswith(("--output_json", "--measure"))]
+    result = subprocess.run([sys.executable, os.path.abspath(__file__), *argv,
+                             f"--memory_probe={name}"], capture_output=True, text=True)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("MEMORY ")]
+    if result.returncode or not lines:
+        raise RuntimeError(f"The {name} memory probe failed:\n{result.stderr[-3000:]}")
+    memory = json.loads(lines[-1][len("MEMORY "):])
+    memory["above_idle_mb"] = memory["peak_mb"] - memory["before_mb"]
+    return memory
+
+
+def main(argv):
+    del argv
+    for flag, choices in ((_BACKENDS, benchmark.BACKENDS), (_MEASURE, MEASUREMENTS)):
+        unknown = set(flag.value) - set(choices)
+        if unknown:
+            raise app.UsageError(f"Unknown --{flag.name} {sorted(unknown)}; choose from "
+                                 f"{list(choices)}.")
+    if _MEMORY_PROBE.value:
+        _probe(_MEMORY_PROBE.value)
+        return
+    model = _model()
+    if not _CHECKPOINT.value:
+        # Untrained regressors start at zero: give them weights, so that the
+        # backends' outputs differ where a conversion went wrong.
+        testing.randomize_zero_kernels(model, scale=0.05)
+    protocol, num_frames = _protocol(model)
+    measure = set(_MEASURE.value)
+    results = {
+        "model": FLAGS.model,
+        "parameters": sum(int(w.numpy().size) for w in model.trainable_weights),
+        "num_frames": FLAGS.num_frames, "window_frames": benchmark.window_frames(
+            model, FLAGS.num_frames),
+        "protocol": protocol, "step": FLAGS.eval_step, "sequence_frames": _SEQUENCE_FRAMES.value,
+        "repeats": _REPEATS.value,
+        "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "tensorflow": tf.__version__, "keras": keras.__version__,
+        "python": platform.python_version(),
+    }
+    if "flops" in measure:
+        results["flops"] = {f"flip_{flip}".lower(): benchmark.sequence_cost(
+            model, num_frames, protocol, step=FLAGS.eval_step, flip=flip,
+            length=_SEQUENCE_FRAMES.value) for flip in (True, False)}
+    for name in ("sequence", "windows", "training"):
+        if name in measure:
+            results[name] = _workload(name, model, protocol, num_frames, _REPEATS.value, 2)
+    if "latency" in measure:
+        results["latency"] = benchmark.latency(model, num_frames, _BACKENDS.value,
+                                               repeats=4 * _REPEATS.value)
+    if "memory" in measure:  # the peaks of the measured workloads
+        results["memory"] = {name: _memory(name) for name in PROBES if name in measure}
     print(json.dumps(results, indent=2))
     if _OUTPUT_JSON.value:
         fileio.write_json(_OUTPUT_JSON.value, results)

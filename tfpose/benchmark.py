@@ -1,15 +1,39 @@
-"""Timing helpers for lifting models: medians over repeated runs after warm-up.
+"""Speed, memory and cost measurements of lifting models.
 
-Timing belongs here and in `scripts/benchmark.py`, never in tests.
+Timing belongs here and in `scripts/benchmark.py`, never in tests: every
+figure is a median over repeated runs after warm-up (`median_seconds`).
+
+Measurements (each returns a plain dict, JSON-ready):
+
+- `sequence_lifting`: frames/s of `tfpose.inference.SequenceLifter` on one
+  long sequence with a model's protocol (what evaluation and `lift.py` run).
+- `window_throughput`: output frames/s of one batch of windows through a
+  `tf.function`.
+- `latency`: one window at batch 1 through each deployment backend
+  (`BACKENDS`): eager Keras, `tf.function`, XLA, the exported SavedModel's
+  `window` signature and TFLite with 1 and 2 threads.
+- `training_speed`: steps/s of the compiled training step that
+  `scripts/train.py` runs (same losses and metrics).
+- `flops`: floating-point operations of one call, counted by TensorFlow's
+  profiler on the frozen graph; `sequence_cost` turns them into FLOPs per
+  output frame under a protocol (window overlap and flip included).
+- `memory_now`/`memory_peak`: resident memory of this process (CPU) or the
+  GPU allocator's figures; `scripts/benchmark.py` measures peaks in a fresh
+  process per workload.
 """
 
+import os
 import statistics
+import tempfile
 import time
 
 import numpy as np
 import tensorflow as tf
 
-from tfpose import inference
+from tfpose import inference, runner
+
+BACKENDS = ("keras_eager", "keras_predict", "tf_function", "xla", "saved_model",
+            "tflite_1_thread", "tflite_2_threads")
 
 
 def median_seconds(fn, repeats=5, warmup=2):
@@ -32,31 +56,182 @@ def random_keypoints(shape, seed=0):
     return (base + drift).astype(np.float32)
 
 
+INTRINSICS = np.array([2.3, 2.3, 0.0, 0.0], np.float32)
+
+
 def _inputs(model, x):
     if inference.needs_intrinsics(model):
-        k = np.tile(np.array([[2.3, 2.3, 0.0, 0.0]], np.float32), (len(x), 1))
-        return [tf.constant(x), tf.constant(k)]
+        return [tf.constant(x), tf.constant(np.tile(INTRINSICS[None], (len(x), 1)))]
     return tf.constant(x)
 
 
+def window_frames(model, num_frames):
+    """The window a single model call takes (`"convolutional"` models:
+    their receptive field, for one output frame)."""
+    return model.receptive_field if hasattr(model, "receptive_field") else num_frames
+
+
 def sequence_lifting(model, num_frames, protocol, length=2000, flip=True, batch_size=256,
-                     repeats=5, step=5):
+                     repeats=5, step=5, warmup=2):
     """Frames per second of `SequenceLifter` on one `length`-frame sequence."""
     lifter = inference.SequenceLifter(model, num_frames, flip=flip, batch_size=batch_size,
                                       protocol=protocol, step=step)
     x = random_keypoints((length, 17, 2))
-    intrinsics = np.array([2.3, 2.3, 0.0, 0.0], np.float32)
-    seconds = median_seconds(lambda: lifter(x, intrinsics=intrinsics), repeats)
+    seconds = median_seconds(lambda: lifter(x, intrinsics=INTRINSICS), repeats, warmup)
     return {"seconds": seconds, "frames_per_second": length / seconds,
             "ms_per_frame": 1000.0 * seconds / length}
 
 
-def window_throughput(model, num_frames, batch=64, repeats=5):
+def window_throughput(model, num_frames, batch=64, repeats=5, warmup=2):
     """Output frames per second of one `tf.function` call on `batch` windows."""
     predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     inputs = _inputs(model, random_keypoints((batch, num_frames, 17, 2)))
     output = predict(inputs)
     frames = int(output.shape[0]) * int(output.shape[1])  # a TCN outputs one per window
-    seconds = median_seconds(lambda: predict(inputs).numpy(), repeats)
+    seconds = median_seconds(lambda: predict(inputs).numpy(), repeats, warmup)
     return {"seconds": seconds, "frames_per_second": frames / seconds,
-            "windows_per_second": batch / seconds}
+            "windows_per_second": batch / seconds, "output_frames": frames}
+
+
+def _backend(model, num_frames, name, directory):
+    """`fn(inputs) -> numpy` running one `[1, num_frames, 17, 2]` window."""
+    with_intrinsics = inference.needs_intrinsics(model)
+    if name == "keras_eager":
+        return lambda inputs: model(inputs, training=False).numpy()
+    if name == "keras_predict":
+        return lambda inputs: model.predict_on_batch(inputs)
+    if name in ("tf_function", "xla"):
+        fn = tf.function(lambda inputs: model(inputs, training=False),
+                         jit_compile=name == "xla")
+        return lambda inputs: fn(inputs).numpy()
+    if name == "saved_model":
+        from tfpose.export import saved_model
+
+        path = os.path.join(directory, "saved_model")
+        if not os.path.exists(path):
+            saved_model.write(model, path, num_frames=num_frames, protocol="center",
+                              flip=False)
+        signature = saved_model.load_signature(path, saved_model.WINDOW)
+
+        def run(inputs):
+            named = ({"keypoints_2d": inputs[0], "intrinsics": inputs[1]} if with_intrinsics
+                     else {"keypoints_2d": inputs})
+            return signature(**named)["poses_3d"].numpy()
+
+        return run
+    if name.startswith("tflite"):
+        from tfpose.export import tflite
+
+        path = os.path.join(directory, "window.tflite")
+        if not os.path.exists(path):
+            with open(path, "wb") as f:
+                f.write(tflite.convert(model, num_frames=num_frames, batch_size=1))
+        interpreter = tflite.interpreter(path, num_threads=1 if "1" in name else 2)
+        interpreter.allocate_tensors()
+        details = interpreter.get_input_details()
+        names = tflite.input_names(interpreter)
+        output = interpreter.get_output_details()[0]["index"]
+
+        def run(inputs):
+            arrays = dict(zip(("keypoints_2d", "intrinsics"),
+                              inputs if with_intrinsics else [inputs]))
+            for detail, input_name in zip(details, names):
+                interpreter.set_tensor(detail["index"], np.asarray(arrays[input_name]))
+            interpreter.invoke()
+            return interpreter.get_tensor(output)
+
+        return run
+    raise ValueError(f"Unknown backend {name!r}; expected one of {BACKENDS}.")
+
+
+def latency(model, num_frames, backends=BACKENDS, repeats=20, warmup=3):
+    """Milliseconds per single window (batch 1) through each backend, and
+    the largest difference of its output from eager Keras (a conversion
+    that runs fast but wrong shows up here)."""
+    num_frames = window_frames(model, num_frames)
+    inputs = _inputs(model, random_keypoints((1, num_frames, 17, 2)))
+    numpy_inputs = ([t.numpy() for t in inputs] if isinstance(inputs, list)
+                    else inputs.numpy())
+    reference = model(inputs, training=False).numpy()
+    results = {"ms": {}, "max_abs_difference": {},
+               "output_abs_max": float(np.abs(reference).max())}
+    with tempfile.TemporaryDirectory() as directory:
+        for name in backends:
+            fn = _backend(model, num_frames, name, directory)
+            args = numpy_inputs if name.startswith(("saved", "tflite")) else inputs
+            output = fn(args)
+            seconds = median_seconds(lambda: fn(args), repeats, warmup)
+            results["ms"][name] = 1000.0 * seconds
+            results["max_abs_difference"][name] = float(np.abs(output - reference).max())
+    return results
+
+
+def training_speed(model_name, model_kwargs, loss_kwargs, *, num_frames, batch_size,
+                   learning_rate=1e-3, repeats=10, warmup=3):
+    """Steps/s of `model.train_on_batch` for the model `scripts/train.py`
+    compiles (`runner.build_model`: its losses, weights and metrics), on a
+    random batch of `batch_size` windows."""
+    model = runner.build_model(model_name, model_kwargs, loss_kwargs, learning_rate)
+    x = random_keypoints((batch_size, num_frames, 17, 2))
+    y = np.random.default_rng(1).normal(scale=0.3, size=(batch_size, num_frames, 17, 3))
+    inputs = _inputs(model, x) if runner.takes_intrinsics(model_kwargs) else tf.constant(x)
+    dataset = runner.match_targets(tf.data.Dataset.from_tensors((inputs, y.astype("float32"))),
+                                   model)
+    inputs, targets = next(iter(dataset))
+    seconds = median_seconds(lambda: model.train_on_batch(inputs, targets), repeats, warmup)
+    return {"seconds_per_step": seconds, "steps_per_second": 1.0 / seconds,
+            "windows_per_second": batch_size / seconds, "batch_size": batch_size}
+
+
+def flops(model, *shapes):
+    """Floating-point operations (multiply and add counted apart) of one
+    inference call on inputs of `shapes`, from TensorFlow's profiler on the
+    frozen graph (convolutions, matrix products and elementwise ops with
+    registered statistics)."""
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    specs = [tf.TensorSpec(s, tf.float32) for s in shapes]
+    fn = tf.function(lambda *x: model(list(x) if len(x) > 1 else x[0], training=False))
+    frozen = convert_variables_to_constants_v2(fn.get_concrete_function(*specs))
+    options = (tf.compat.v1.profiler.ProfileOptionBuilder(
+        tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()).with_empty_output().build())
+    return int(tf.compat.v1.profiler.profile(graph=frozen.graph, options=options)
+               .total_float_ops)
+
+
+def sequence_cost(model, num_frames, protocol, step=5, flip=True, length=2000):
+    """FLOPs per output frame of lifting a `length`-frame sequence with
+    `protocol` (every window it runs, twice with flip), and per call."""
+    shapes = lambda frames: [(1, frames, 17, 2)] + (  # noqa: E731
+        [(1, 4)] if inference.needs_intrinsics(model) else [])
+    if protocol == "convolutional":
+        padded = length + model.receptive_field - 1
+        total = flops(model, *shapes(padded))
+        windows = 1
+    else:
+        index, _ = inference._window_index(tf.constant(length), num_frames, step, protocol)
+        windows = int(index.shape[0])
+        total = windows * flops(model, *shapes(num_frames))
+    total *= 2 if flip else 1
+    frames = window_frames(model, num_frames)
+    window = flops(model, *shapes(frames))
+    return {"flops_per_output_frame": total / length, "flops_per_window": window,
+            "windows": windows * (2 if flip else 1)}
+
+
+def memory_now():
+    """This process's resident memory now and at its peak, in MB (Linux);
+    on a GPU, the allocator's current and peak bytes of GPU:0."""
+    if tf.config.list_physical_devices("GPU"):
+        info = tf.config.experimental.get_memory_info("GPU:0")
+        return {"device": "GPU:0", "current_mb": info["current"] / 2**20,
+                "peak_mb": info["peak"] / 2**20}
+    values = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(value.split()[0]) / 1024.0
+    return {"device": "CPU", "current_mb": values.get("VmRSS"), "peak_mb": values.get("VmHWM")}

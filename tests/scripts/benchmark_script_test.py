@@ -1,0 +1,46 @@
+"""scripts/benchmark.py runs and reports what it says (no timing assertions:
+speed is measured by the benchmark, not by tests)."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def test_benchmark_writes_its_report(tmp_path):
+    out = tmp_path / "bench.json"
+    backends = ["keras_predict", "saved_model", "tflite_1_thread"]
+    result = subprocess.run(
+        [sys.executable, "scripts/benchmark.py", "--flagfile=configs/dgnet_demo.cfg",
+         "--sequence_frames=30", "--repeats=1", "--measure=sequence,latency,flops,memory",
+         f"--backends={','.join(backends)}", f"--output_json={out}"],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["model"] == "dgnet" and report["protocol"] == "center"
+    assert report["parameters"] > 0 and report["sequence_frames"] == 30
+    for flip in ("flip_true", "flip_false"):
+        assert report["sequence"][flip]["frames_per_second"] > 0
+    # One window per frame (twice with flip), every window the same cost.
+    flops = report["flops"]
+    assert flops["flip_true"]["windows"] == 60 and flops["flip_false"]["windows"] == 30
+    assert flops["flip_true"]["flops_per_output_frame"] == 2 * flops["flip_false"][
+        "flops_per_window"]
+    latency = report["latency"]
+    assert sorted(latency["ms"]) == sorted(backends)
+    assert latency["output_abs_max"] > 1e-3  # zero-initialised heads were given weights
+    for backend in backends:
+        assert latency["ms"][backend] > 0
+        assert latency["max_abs_difference"][backend] < 1e-4, backend
+    assert list(report["memory"]) == ["sequence"]  # the peaks of what was measured
+    assert report["memory"]["sequence"]["peak_mb"] >= report["memory"]["sequence"]["before_mb"]
+    assert "training" not in report and "windows" not in report
+
+
+def test_benchmark_rejects_unknown_measurements():
+    result = subprocess.run(
+        [sys.executable, "scripts/benchmark.py", "--flagfile=configs/dgnet_demo.cfg",
+         "--measure=sequence,speed"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and "Unknown --measure ['speed']" in result.stderr
