@@ -49,3 +49,29 @@ def test_convolutional_cost_is_about_two_flops_per_weight_per_frame():
     assert cost["windows"] == 1
     # A strided window computes only what its one output frame needs.
     assert cost["flops_per_window"] < 1.15 * 2 * kernels * 3
+
+
+def _report(label, fps_flip, fps_plain, full=False):
+    report = {"label": label, "parameters": 1000, "protocol": "tiled", "step": 4,
+              "sequence_frames": 2000, "window_frames": 4,
+              "sequence": {"flip_true": {"frames_per_second": fps_flip},
+                           "flip_false": {"frames_per_second": fps_plain}},
+              "flops": {"flip_true": {"flops_per_output_frame": 2.5e9}}}
+    if full:
+        report["latency"] = {"ms": {"xla": 1.5, "tflite_1_thread": 0.25}}
+        report["training"] = {"batch_size": 64, "steps_per_second": 3.0,
+                              "windows_per_second": 192.0}
+        report["memory"] = {"training": {"peak_mb": 900.0, "above_idle_mb": 300.0}}
+    return report
+
+
+def test_tables_give_ratios_against_the_first_row():
+    text = benchmark.tables([_report("base", 1000.0, 2000.0, full=True),
+                             _report("fast", 3500.0, 5000.0)])
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines()
+            if "| tiled, step 4 |" in line}
+    assert "| 3.50x |" in rows["fast"] and "| 2.50x |" in rows["fast"]
+    assert "| 1.00x |" in rows["base"] and "| 2.50 |" in rows["base"]  # GFLOPs
+    assert "| 0.286 |" in rows["fast"]  # ms per frame with flip
+    assert "| 1.50 | 0.25 |" in text  # latency columns of the backends measured
+    assert "| 3.00 | 192 |" in text and "900 (+300)" in text

@@ -235,3 +235,84 @@ def memory_now():
             if key in ("VmRSS", "VmHWM"):
                 values[key] = int(value.split()[0]) / 1024.0
     return {"device": "CPU", "current_mb": values.get("VmRSS"), "peak_mb": values.get("VmHWM")}
+
+
+def _cell(value, digits=0, suffix=""):
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}{suffix}"
+
+
+def tables(results):
+    """Markdown tables of `scripts/benchmark.py` reports (dicts with a
+    `label`); ratios are against the first report, measured in the same run."""
+    base = results[0]
+
+    def fps(result, flip):
+        return result.get("sequence", {}).get(f"flip_{flip}".lower(), {}).get(
+            "frames_per_second")
+
+    def ratio(result, flip):
+        a, b = fps(result, flip), fps(base, flip)
+        return f"{a / b:.2f}x" if a and b else "-"
+
+    def gflops(result):
+        value = result.get("flops", {}).get("flip_true", {}).get("flops_per_output_frame")
+        return None if value is None else value / 1e9
+
+    first = base["label"]
+    lines = [
+        f"Sequence lifting ({base['sequence_frames']:,} frames, batch of windows per "
+        f"call; ratios: frames/s against {first} in the same run):",
+        "",
+        "| model | parameters | protocol | GFLOPs per frame (flip) | frames/s, flip | ms per "
+        f"frame, flip | vs {first}, flip | frames/s, no flip | vs {first}, no flip |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        protocol = r["protocol"] + (f", step {r['step']}" if r["protocol"] in ("average",
+                                                                               "tiled") else "")
+        flip = fps(r, True)
+        lines.append(
+            f"| {r['label']} | {r['parameters']:,} | {protocol} | {_cell(gflops(r), 2)} | "
+            f"{_cell(flip)} | {_cell(flip and 1000.0 / flip, 3)} | {ratio(r, True)} | "
+            f"{_cell(fps(r, False))} | {ratio(r, False)} |")
+    full = [r for r in results if "latency" in r or "windows" in r]
+    if full:
+        names = [n for n in BACKENDS if any(n in r.get("latency", {}).get("ms", {})
+                                            for r in full)]
+        lines += [
+            "", "Window batches (output frames/s of one call on 64 windows) and one window "
+            "at batch 1 (median ms per call; TFLite fp32 through ai-edge-litert):", "",
+            "| model | window frames | 64 windows, output frames/s | "
+            + " | ".join(names) + " |",
+            "| --- | ---: | ---: | " + " | ".join("---:" for _ in names) + " |",
+        ]
+        for r in full:
+            ms = r.get("latency", {}).get("ms", {})
+            lines.append(
+                f"| {r['label']} | {r['window_frames']} | "
+                f"{_cell(r.get('windows', {}).get('frames_per_second'))} | "
+                + " | ".join(_cell(ms.get(n), 2) for n in names) + " |")
+        lines += [
+            "", "Training (the compiled step of scripts/train.py: loss, metrics, Adam) and "
+            "peak memory (resident MB of a fresh process running the workload once, and "
+            "its increase over the process before the workload):", "",
+            "| model | batch | steps/s | windows/s | peak MB: sequence | 64 windows | "
+            "training |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for r in full:
+            train = r.get("training", {})
+            memory = r.get("memory", {})
+
+            def peak(name):
+                m = memory.get(name)
+                return "-" if m is None else f"{m['peak_mb']:,.0f} (+{m['above_idle_mb']:,.0f})"
+
+            lines.append(
+                f"| {r['label']} | {train.get('batch_size', '-')} | "
+                f"{_cell(train.get('steps_per_second'), 2)} | "
+                f"{_cell(train.get('windows_per_second'))} | {peak('sequence')} | "
+                f"{peak('windows')} | {peak('training')} |")
+    return "\n".join(lines) + "\n"

@@ -39,3 +39,8 @@ def write_text(path, text):
 
 def write_json(path, data):
     write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)

@@ -44,3 +44,18 @@ def test_benchmark_rejects_unknown_measurements():
         [sys.executable, "scripts/benchmark.py", "--flagfile=configs/dgnet_demo.cfg",
          "--measure=sequence,speed"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0 and "Unknown --measure ['speed']" in result.stderr
+
+
+def test_suite_runs_its_rows_and_writes_tables(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "scripts/benchmark_suite.py", f"--output_dir={tmp_path}",
+         "--only=dg_net_fast_tiled_4", "--sequence_frames=12", "--repeats=1",
+         "--extra_flags=--dgnet_channels=16,--dgnet_blocks=1"],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    suite = json.loads((tmp_path / "suite.json").read_text())
+    assert [r["label"] for r in suite] == ["DG-Net, fast: tiled 4"]
+    assert suite[0]["protocol"] == "tiled" and suite[0]["step"] == 4
+    assert suite[0]["flops"]["flip_false"]["windows"] == 3  # 12 frames, 4 per window
+    table = (tmp_path / "suite.md").read_text()
+    assert "| DG-Net, fast: tiled 4 |" in table and "| 1.00x |" in table
