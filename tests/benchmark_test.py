@@ -75,3 +75,15 @@ def test_tables_give_ratios_against_the_first_row():
     assert "| 0.286 |" in rows["fast"]  # ms per frame with flip
     assert "| 1.50 | 0.25 |" in text  # latency columns of the backends measured
     assert "| 3.00 | 192 |" in text and "900 (+300)" in text
+
+
+def test_latency_runs_every_backend_and_checks_its_output():
+    model = _pointwise(8)
+    result = benchmark.latency(model, 8, repeats=1, warmup=0)
+    assert sorted(result["ms"]) == sorted(benchmark.BACKENDS)
+    assert result["output_abs_max"] > 1e-3
+    for backend in benchmark.BACKENDS:
+        assert result["ms"][backend] > 0
+        assert result["max_abs_difference"][backend] < 1e-5, backend
+    with pytest.raises(ValueError, match="Unknown backend 'onnx'"):
+        benchmark.latency(model, 8, backends=["onnx"])

@@ -79,3 +79,28 @@ def test_tiny_training_run_loss_falls():
     # that of "every joint at the root"; training must still cut it well.
     assert history[-1] < 0.7 * history[0]
     assert history[-1] < min(history[:3])
+
+
+def test_inference_model_folds_batch_norm():
+    model = UGCN(num_frames=None, down_channels=(4, 6, 6, 8, 8, 8, 8, 12, 12),
+                 merge_channels=4, dropout=0.3)
+    rng = np.random.default_rng(0)
+    for weight in model.weights:  # statistics and kernels far from their initial values
+        shape = tuple(weight.shape)
+        if "adjacency" in weight.path:
+            continue
+        if "moving_variance" in weight.path:
+            weight.assign(rng.uniform(0.3, 3.0, shape).astype(np.float32))
+        else:
+            weight.assign(rng.normal(0, 0.5, shape).astype(np.float32))
+    folded = model.inference_model()
+    assert folded.get_config()["batch_norm"] is False and model.batch_norm
+    assert not [w for w in folded.weights if "moving" in w.path]
+    assert folded.count_params() < model.count_params()
+    x = rng.normal(size=(3, 32, 17, 2)).astype(np.float32)
+    expected = model(x, training=False).numpy()
+    assert np.abs(expected).max() > 1.0
+    np.testing.assert_allclose(folded(x), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    assert folded.inference_model() is folded
+    with pytest.raises(ValueError, match="Fold from a block with batch norm"):
+        folded.get_layer("down_1").fold_batch_norm_into(model.get_layer("down_1"))

@@ -11,7 +11,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 
 def test_benchmark_writes_its_report(tmp_path):
     out = tmp_path / "bench.json"
-    backends = ["keras_predict", "saved_model", "tflite_1_thread"]
+    backends = ["tf_function", "tflite_1_thread"]  # all: tests/benchmark_test.py
     result = subprocess.run(
         [sys.executable, "scripts/benchmark.py", "--flagfile=configs/dgnet_demo.cfg",
          "--sequence_frames=30", "--repeats=1", "--measure=sequence,latency,flops,memory",

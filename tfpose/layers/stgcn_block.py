@@ -1,6 +1,7 @@
 """ST-GCN block: spatial graph convolution then temporal convolution."""
 
 import keras
+from keras import ops
 
 from tfpose import skeleton as skeleton_lib
 from tfpose.layers.spatial_graph_conv import SpatialGraphConv
@@ -140,6 +141,25 @@ class STGCNBlock(keras.layers.Layer):
                     shortcut = self.residual_norm(shortcut, training=training)
             h = h + shortcut
         return self._activate(h)
+
+    def fold_batch_norm_into(self, target):
+        """Writes this block's inference function into `target`, a built
+        block of the same shape with `batch_norm=False`: each batch norm's
+        frozen statistics become a scale of the kernel before it and that
+        convolution's bias (`scale * (x W) + shift = x (W scale) + shift`;
+        the graph aggregation is linear per channel, so the scale passes
+        through it)."""
+        if not self.batch_norm or target.batch_norm:
+            raise ValueError("Fold from a block with batch norm into one without.")
+        target.graph_conv.adjacency.assign(self.graph_conv.adjacency)
+        pairs = [(self.graph_conv, self.graph_norm, target.graph_conv),
+                 (self.temporal_conv, self.temporal_norm, target.temporal_conv)]
+        if self.residual_conv is not None:
+            pairs.append((self.residual_conv, self.residual_norm, target.residual_conv))
+        for conv, norm, folded in pairs:
+            scale = norm.gamma * ops.rsqrt(norm.moving_variance + norm.epsilon)
+            folded.kernel.assign(ops.cast(conv.kernel, "float32") * scale)
+            folded.bias.assign(norm.beta - norm.moving_mean * scale)
 
     def compute_output_shape(self, input_shape):
         frames = input_shape[1]

@@ -57,6 +57,9 @@ class UGCN(keras.Model):
             of the paper's (PyTorch Adam) weight decay.
         num_joints: joints of the skeleton `parents` (H36M by default).
         parents: joint tree of the input layout.
+        batch_norm: batch normalisation in every block (the paper's);
+            `False` is the form `inference_model()` folds a trained model
+            into.
 
     Input: `keypoints_2d`, `[B, T, J, 2]` normalised screen coordinates.
     Output: `[B, T, J, 3]` root-relative 3D in metres (camera frame).
@@ -74,6 +77,7 @@ class UGCN(keras.Model):
         dropout=0.5,
         weight_decay=1e-5,
         parents=skeleton_lib.H36M.parents,
+        batch_norm=True,
         **kwargs,
     ):
         down_channels = tuple(int(c) for c in down_channels)
@@ -97,6 +101,7 @@ class UGCN(keras.Model):
             options = dict(
                 temporal_kernel=temporal_kernel, stride=stride, dropout=dropout,
                 parents=parents, partition=partition, kernel_regularizer=regularizer,
+                batch_norm=batch_norm,
             )
             options.update(extra)
             return STGCNBlock(filters, name=name, **options)
@@ -150,6 +155,7 @@ class UGCN(keras.Model):
         self.dropout = float(dropout)
         self.weight_decay = float(weight_decay)
         self.parents = parents
+        self.batch_norm = bool(batch_norm)
 
     def get_config(self):
         return {
@@ -165,11 +171,31 @@ class UGCN(keras.Model):
             "dropout": self.dropout,
             "weight_decay": self.weight_decay,
             "parents": list(self.parents),
+            "batch_norm": self.batch_norm,
         }
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+    def inference_model(self):
+        """The same inference function, cheaper: a copy without batch norm
+        whose convolutions carry the frozen statistics (`batch_norm=False`,
+        see `STGCNBlock.fold_batch_norm_into`).
+        Equal to `self(x, training=False)` up to float rounding. For
+        evaluation and export, not for training."""
+        if not self.batch_norm:
+            return self
+        folded = UGCN(**{**self.get_config(), "batch_norm": False,
+                         "name": f"{self.name}_inference"})
+        for layer in self.layers:
+            target = folded.get_layer(layer.name)
+            if isinstance(layer, STGCNBlock) and layer.batch_norm:
+                layer.fold_batch_norm_into(target)
+            else:
+                for source, weight in zip(layer.weights, target.weights):
+                    weight.assign(source)
+        return folded
 
     @property
     def frame_multiple(self):
