@@ -64,9 +64,13 @@ def _protocol(model):
 
 def _workload(name, model, protocol, num_frames, repeats, warmup):
     if name == "sequence":
-        return {f"flip_{flip}".lower(): benchmark.sequence_lifting(
+        results = {f"flip_{flip}".lower(): benchmark.sequence_lifting(
             model, num_frames, protocol, length=_SEQUENCE_FRAMES.value, flip=flip,
             repeats=repeats, step=FLAGS.eval_step, warmup=warmup) for flip in (True, False)}
+        results["in_graph_flip_true"] = benchmark.sequence_lifting_in_graph(
+            model, num_frames, protocol, length=_SEQUENCE_FRAMES.value, flip=True,
+            repeats=repeats, step=FLAGS.eval_step, warmup=warmup)
+        return results
     if name == "windows":
         frames = benchmark.window_frames(model, FLAGS.num_frames)
         return benchmark.window_throughput(model, frames, batch=_WINDOW_BATCH.value,

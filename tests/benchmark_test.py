@@ -55,7 +55,8 @@ def _report(label, fps_flip, fps_plain, full=False):
     report = {"label": label, "parameters": 1000, "protocol": "tiled", "step": 4,
               "sequence_frames": 2000, "window_frames": 4,
               "sequence": {"flip_true": {"frames_per_second": fps_flip},
-                           "flip_false": {"frames_per_second": fps_plain}},
+                           "flip_false": {"frames_per_second": fps_plain},
+                           "in_graph_flip_true": {"frames_per_second": 2 * fps_flip}},
               "flops": {"flip_true": {"flops_per_output_frame": 2.5e9}}}
     if full:
         report["latency"] = {"ms": {"xla": 1.5, "tflite_1_thread": 0.25}}
@@ -73,6 +74,7 @@ def test_tables_give_ratios_against_the_first_row():
     assert "| 3.50x |" in rows["fast"] and "| 2.50x |" in rows["fast"]
     assert "| 1.00x |" in rows["base"] and "| 2.50 |" in rows["base"]  # GFLOPs
     assert "| 0.286 |" in rows["fast"]  # ms per frame with flip
+    assert rows["fast"].endswith("| 7,000 |")  # in one graph
     assert "| 1.50 | 0.25 |" in text  # latency columns of the backends measured
     assert "| 3.00 | 192 |" in text and "900 (+300)" in text
 

@@ -6,7 +6,9 @@ figure is a median over repeated runs after warm-up (`median_seconds`).
 Measurements (each returns a plain dict, JSON-ready):
 
 - `sequence_lifting`: frames/s of `tfpose.inference.SequenceLifter` on one
-  long sequence with a model's protocol (what evaluation and `lift.py` run).
+  long sequence with a model's protocol (what evaluation and `lift.py` run);
+  `sequence_lifting_in_graph`: the same protocol as one graph
+  (`lift_sequences`, what the exported SavedModel runs).
 - `window_throughput`: output frames/s of one batch of windows through a
   `tf.function`.
 - `latency`: one window at batch 1 through each deployment backend
@@ -78,6 +80,21 @@ def sequence_lifting(model, num_frames, protocol, length=2000, flip=True, batch_
                                       protocol=protocol, step=step)
     x = random_keypoints((length, 17, 2))
     seconds = median_seconds(lambda: lifter(x, intrinsics=INTRINSICS), repeats, warmup)
+    return {"seconds": seconds, "frames_per_second": length / seconds,
+            "ms_per_frame": 1000.0 * seconds / length}
+
+
+def sequence_lifting_in_graph(model, num_frames, protocol, length=2000, flip=True,
+                              repeats=5, step=5, warmup=2):
+    """Frames per second of `inference.lift_sequences` in one `tf.function`
+    call (what the exported SavedModel's `serving_default` runs)."""
+    with_intrinsics = inference.needs_intrinsics(model)
+    fn = tf.function(lambda x, k: inference.lift_sequences(
+        model, x, k if with_intrinsics else None, num_frames=num_frames, protocol=protocol,
+        step=step, flip=flip))
+    x = tf.constant(random_keypoints((1, length, 17, 2)))
+    k = tf.constant(INTRINSICS[None])
+    seconds = median_seconds(lambda: fn(x, k).numpy(), repeats, warmup)
     return {"seconds": seconds, "frames_per_second": length / seconds,
             "ms_per_frame": 1000.0 * seconds / length}
 
@@ -248,8 +265,8 @@ def tables(results):
     `label`); ratios are against the first report, measured in the same run."""
     base = results[0]
 
-    def fps(result, flip):
-        return result.get("sequence", {}).get(f"flip_{flip}".lower(), {}).get(
+    def fps(result, flip, prefix=""):
+        return result.get("sequence", {}).get(f"{prefix}flip_{flip}".lower(), {}).get(
             "frames_per_second")
 
     def ratio(result, flip):
@@ -266,8 +283,9 @@ def tables(results):
         f"call; ratios: frames/s against {first} in the same run):",
         "",
         "| model | parameters | protocol | GFLOPs per frame (flip) | frames/s, flip | ms per "
-        f"frame, flip | vs {first}, flip | frames/s, no flip | vs {first}, no flip |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"frame, flip | vs {first}, flip | frames/s, no flip | vs {first}, no flip | "
+        "frames/s, flip, in one graph |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         protocol = r["protocol"] + (f", step {r['step']}" if r["protocol"] in ("average",
@@ -276,7 +294,7 @@ def tables(results):
         lines.append(
             f"| {r['label']} | {r['parameters']:,} | {protocol} | {_cell(gflops(r), 2)} | "
             f"{_cell(flip)} | {_cell(flip and 1000.0 / flip, 3)} | {ratio(r, True)} | "
-            f"{_cell(fps(r, False))} | {ratio(r, False)} |")
+            f"{_cell(fps(r, False))} | {ratio(r, False)} | {_cell(fps(r, True, 'in_graph_'))} |")
     full = [r for r in results if "latency" in r or "windows" in r]
     if full:
         names = [n for n in BACKENDS if any(n in r.get("latency", {}).get("ms", {})

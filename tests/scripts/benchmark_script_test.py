@@ -21,7 +21,7 @@ def test_benchmark_writes_its_report(tmp_path):
     report = json.loads(out.read_text())
     assert report["model"] == "dgnet" and report["protocol"] == "center"
     assert report["parameters"] > 0 and report["sequence_frames"] == 30
-    for flip in ("flip_true", "flip_false"):
+    for flip in ("flip_true", "flip_false", "in_graph_flip_true"):
         assert report["sequence"][flip]["frames_per_second"] > 0
     # One window per frame (twice with flip), every window the same cost.
     flops = report["flops"]
