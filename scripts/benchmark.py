@@ -140,6 +140,7 @@ def main(argv):
         "python": platform.python_version(),
     }
     if "flops" in measure:
+        results["matmul_gflops"] = benchmark.matmul_gflops()
         results["flops"] = {f"flip_{flip}".lower(): benchmark.sequence_cost(
             model, num_frames, protocol, step=FLAGS.eval_step, flip=flip,
             length=_SEQUENCE_FRAMES.value) for flip in (True, False)}

@@ -18,7 +18,8 @@ Measurements (each returns a plain dict, JSON-ready):
   `scripts/train.py` runs (same losses and metrics).
 - `flops`: floating-point operations of one call, counted by TensorFlow's
   profiler on the frozen graph; `sequence_cost` turns them into FLOPs per
-  output frame under a protocol (window overlap and flip included).
+  output frame under a protocol (window overlap and flip included);
+  `matmul_gflops`: the device's rate on one large matrix product.
 - `memory_now`/`memory_peak`: resident memory of this process (CPU) or the
   GPU allocator's figures; `scripts/benchmark.py` measures peaks in a fresh
   process per workload.
@@ -238,6 +239,15 @@ def sequence_cost(model, num_frames, protocol, step=5, flip=True, length=2000):
             "windows": windows * (2 if flip else 1)}
 
 
+def matmul_gflops(size=2048, repeats=5):
+    """GFLOP/s of one large float32 matrix product on this device: the
+    practical ceiling that the models' FLOP counts are compared with."""
+    a = tf.random.normal([size, size])
+    b = tf.random.normal([size, size])
+    fn = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    return 2.0 * size**3 / median_seconds(lambda: fn().numpy(), repeats) / 1e9
+
+
 def memory_now():
     """This process's resident memory now and at its peak, in MB (Linux);
     on a GPU, the allocator's current and peak bytes of GPU:0."""
@@ -278,7 +288,10 @@ def tables(results):
         return None if value is None else value / 1e9
 
     first = base["label"]
-    lines = [
+    rate = base.get("matmul_gflops")
+    lines = [f"One 2048 x 2048 float32 matrix product on this device: {rate:,.0f} GFLOP/s "
+             "(the practical ceiling for the FLOP counts below).", ""] if rate else []
+    lines += [
         f"Sequence lifting ({base['sequence_frames']:,} frames, batch of windows per "
         f"call; ratios: frames/s against {first} in the same run):",
         "",
