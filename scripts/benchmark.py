@@ -10,7 +10,8 @@ not depend on them) or from --checkpoint. Sequence lifting uses the model's
 evaluation protocol (or --eval_protocol/--eval_step) with and without flip
 augmentation. Every time is a median over --repeats runs after warm-up.
 With `memory` in --measure, the peak memory of each measured workload
-(sequence, windows, training) is taken in a fresh process (this script
+(sequence, windows, training; all of them with --measure=memory alone) is
+taken in a fresh process (this script
 again, with --memory_probe), so one workload's peak does not hide
 another's. `scripts/benchmark_suite.py` runs the documented comparison.
 """
@@ -30,7 +31,7 @@ from tfpose import flags as tfpose_flags
 from tfpose.models import MODELS, inference_model
 
 MEASUREMENTS = ("sequence", "windows", "latency", "training", "flops", "memory")
-PROBES = ("sequence", "windows", "training")
+PROBES = ("sequence", "sequence_in_graph", "windows", "training")
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A .keras model to time instead.")
 _SEQUENCE_FRAMES = flags.DEFINE_integer("sequence_frames", 2000,
@@ -48,12 +49,18 @@ _OUTPUT_JSON = flags.DEFINE_string("output_json", None, "Where to write the resu
 FLAGS = flags.FLAGS
 
 
-def _model():
+def _trained_model():
     if _CHECKPOINT.value:
-        model = keras.models.load_model(_CHECKPOINT.value, compile=False)
-    else:
-        model = MODELS[FLAGS.model](**tfpose_flags.model_kwargs())
-    return inference_model(model)
+        return keras.models.load_model(_CHECKPOINT.value, compile=False)
+    return MODELS[FLAGS.model](**tfpose_flags.model_kwargs())
+
+
+def _model():
+    return inference_model(_trained_model())
+
+
+def _count(model):
+    return sum(int(w.numpy().size) for w in model.trainable_weights)
 
 
 def _protocol(model):
@@ -63,14 +70,14 @@ def _protocol(model):
 
 
 def _workload(name, model, protocol, num_frames, repeats, warmup):
-    if name == "sequence":
-        results = {f"flip_{flip}".lower(): benchmark.sequence_lifting(
+    if name == "sequence":  # SequenceLifter (evaluation, lift.py)
+        return {f"flip_{flip}".lower(): benchmark.sequence_lifting(
             model, num_frames, protocol, length=_SEQUENCE_FRAMES.value, flip=flip,
             repeats=repeats, step=FLAGS.eval_step, warmup=warmup) for flip in (True, False)}
-        results["in_graph_flip_true"] = benchmark.sequence_lifting_in_graph(
+    if name == "sequence_in_graph":  # the SavedModel's serving_default
+        return benchmark.sequence_lifting_in_graph(
             model, num_frames, protocol, length=_SEQUENCE_FRAMES.value, flip=True,
             repeats=repeats, step=FLAGS.eval_step, warmup=warmup)
-        return results
     if name == "windows":
         frames = benchmark.window_frames(model, FLAGS.num_frames)
         return benchmark.window_throughput(model, frames, batch=_WINDOW_BATCH.value,
@@ -119,7 +126,8 @@ def main(argv):
     if _MEMORY_PROBE.value:
         _probe(_MEMORY_PROBE.value)
         return
-    model = _model()
+    trained = _trained_model()
+    model = inference_model(trained)
     if not _CHECKPOINT.value:
         # Untrained regressors start at zero: give them weights, so that the
         # backends' outputs differ where a conversion went wrong.
@@ -128,7 +136,8 @@ def main(argv):
     measure = set(_MEASURE.value)
     results = {
         "model": FLAGS.model,
-        "parameters": sum(int(w.numpy().size) for w in model.trainable_weights),
+        # As trained, and as run (UGCN folds batch norm, DG-Net drops its heads).
+        "parameters": _count(trained), "inference_parameters": _count(model),
         "num_frames": FLAGS.num_frames, "window_frames": benchmark.window_frames(
             model, FLAGS.num_frames),
         "protocol": protocol, "step": FLAGS.eval_step, "sequence_frames": _SEQUENCE_FRAMES.value,
@@ -147,11 +156,16 @@ def main(argv):
     for name in ("sequence", "windows", "training"):
         if name in measure:
             results[name] = _workload(name, model, protocol, num_frames, _REPEATS.value, 2)
+    if "sequence" in measure:
+        results["sequence"]["in_graph_flip_true"] = _workload(
+            "sequence_in_graph", model, protocol, num_frames, _REPEATS.value, 2)
     if "latency" in measure:
         results["latency"] = benchmark.latency(model, num_frames, _BACKENDS.value,
                                                repeats=4 * _REPEATS.value)
-    if "memory" in measure:  # the peaks of the measured workloads
-        results["memory"] = {name: _memory(name) for name in PROBES if name in measure}
+    if "memory" in measure:  # the peaks of the measured workloads, or of all
+        workloads = measure if measure & {"sequence", "windows", "training"} else set(PROBES)
+        results["memory"] = {name: _memory(name) for name in PROBES
+                             if name.replace("_in_graph", "") in workloads}
     print(json.dumps(results, indent=2))
     if _OUTPUT_JSON.value:
         fileio.write_json(_OUTPUT_JSON.value, results)

@@ -34,7 +34,8 @@ def test_benchmark_writes_its_report(tmp_path):
     for backend in backends:
         assert latency["ms"][backend] > 0
         assert latency["max_abs_difference"][backend] < 1e-4, backend
-    assert list(report["memory"]) == ["sequence"]  # the peaks of what was measured
+    assert list(report["memory"]) == ["sequence", "sequence_in_graph"]  # what was measured
+    assert report["inference_parameters"] <= report["parameters"]
     assert report["memory"]["sequence"]["peak_mb"] >= report["memory"]["sequence"]["before_mb"]
     assert "training" not in report and "windows" not in report
 
