@@ -308,7 +308,7 @@ def tables(results):
             f"| {r['label']} | {r['parameters']:,} | {protocol} | {_cell(gflops(r), 2)} | "
             f"{_cell(flip)} | {_cell(flip and 1000.0 / flip, 3)} | {ratio(r, True)} | "
             f"{_cell(fps(r, False))} | {ratio(r, False)} | {_cell(fps(r, True, 'in_graph_'))} |")
-    full = [r for r in results if "latency" in r or "windows" in r]
+    full = [r for r in results if {"latency", "windows", "training", "memory"} & set(r)]
     if full:
         names = [n for n in BACKENDS if any(n in r.get("latency", {}).get("ms", {})
                                             for r in full)]
