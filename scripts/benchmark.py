@@ -118,11 +118,11 @@ def _memory(name):
 
 def main(argv):
     del argv
-    for flag, choices in ((_BACKENDS, benchmark.BACKENDS), (_MEASURE, MEASUREMENTS)):
-        unknown = set(flag.value) - set(choices)
-        if unknown:
-            raise app.UsageError(f"Unknown --{flag.name} {sorted(unknown)}; choose from "
-                                 f"{list(choices)}.")
+    try:
+        benchmark.check_choices("backends", _BACKENDS.value, benchmark.BACKENDS)
+        benchmark.check_choices("measure", _MEASURE.value, MEASUREMENTS)
+    except ValueError as error:
+        raise app.UsageError(str(error)) from None
     if _MEMORY_PROBE.value:
         _probe(_MEMORY_PROBE.value)
         return

@@ -93,3 +93,9 @@ def test_latency_runs_every_backend_and_checks_its_output():
         assert result["max_abs_difference"][backend] < 1e-5, backend
     with pytest.raises(ValueError, match="Unknown backend 'onnx'"):
         benchmark.latency(model, 8, backends=["onnx"])
+
+
+def test_unknown_choices_are_named():
+    benchmark.check_choices("measure", ["sequence"], ("sequence", "flops"))
+    with pytest.raises(ValueError, match=r"Unknown --measure \['speed'\]; choose from"):
+        benchmark.check_choices("measure", ["sequence", "speed"], ("sequence", "flops"))

@@ -39,6 +39,13 @@ BACKENDS = ("keras_eager", "keras_predict", "tf_function", "xla", "saved_model",
             "tflite_1_thread", "tflite_2_threads")
 
 
+def check_choices(name, values, choices):
+    """A clear error for list-flag values outside `choices`."""
+    unknown = sorted(set(values) - set(choices))
+    if unknown:
+        raise ValueError(f"Unknown --{name} {unknown}; choose from {list(choices)}.")
+
+
 def median_seconds(fn, repeats=5, warmup=2):
     """Median wall time of `fn()` over `repeats` calls after `warmup` calls."""
     for _ in range(warmup):
