@@ -65,7 +65,7 @@ def _count(model):
 
 def _protocol(model):
     protocol = runner.eval_protocol(FLAGS.model, FLAGS.eval_protocol)
-    num_frames = model.receptive_field if protocol == "convolutional" else FLAGS.num_frames
+    num_frames = runner.protocol_frames(model, protocol, FLAGS.num_frames)
     return protocol, num_frames
 
 

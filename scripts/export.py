@@ -92,7 +92,7 @@ def main(argv):
     model = inference_model(keras.models.load_model(checkpoint, compile=False))
     with_intrinsics = inference.needs_intrinsics(model)
     protocol = runner.eval_protocol(FLAGS.model, FLAGS.eval_protocol)
-    num_frames = model.receptive_field if protocol == "convolutional" else FLAGS.num_frames
+    num_frames = runner.protocol_frames(model, protocol, FLAGS.num_frames)
     export_dir = os.path.normpath(_EXPORT_DIR.value)
     name = os.path.basename(os.path.dirname(export_dir)) or FLAGS.model
     version = os.path.basename(export_dir)

@@ -12,7 +12,8 @@ Measurements (each returns a plain dict, JSON-ready):
 - `window_throughput`: output frames/s of one batch of windows through a
   `tf.function`.
 - `latency`: one window at batch 1 through each deployment backend
-  (`BACKENDS`): eager Keras, `tf.function`, XLA, the exported SavedModel's
+  (`BACKENDS`): eager Keras (`model(x)`), Keras' compiled
+  `predict_on_batch`, `tf.function`, XLA, the exported SavedModel's
   `window` signature and TFLite with 1 and 2 threads.
 - `training_speed`: steps/s of the compiled training step that
   `scripts/train.py` runs (same losses and metrics).
@@ -20,9 +21,9 @@ Measurements (each returns a plain dict, JSON-ready):
   profiler on the frozen graph; `sequence_cost` turns them into FLOPs per
   output frame under a protocol (window overlap and flip included);
   `matmul_gflops`: the device's rate on one large matrix product.
-- `memory_now`/`memory_peak`: resident memory of this process (CPU) or the
-  GPU allocator's figures; `scripts/benchmark.py` measures peaks in a fresh
-  process per workload.
+- `memory_now`: resident memory of this process now and at its peak (CPU),
+  or the GPU allocator's figures; `scripts/benchmark.py` measures peaks in
+  a fresh process per workload.
 """
 
 import os
@@ -231,17 +232,17 @@ def sequence_cost(model, num_frames, protocol, step=5, flip=True, length=2000):
     `protocol` (every window it runs, twice with flip), and per call."""
     shapes = lambda frames: [(1, frames, 17, 2)] + (  # noqa: E731
         [(1, 4)] if inference.needs_intrinsics(model) else [])
+    window = flops(model, *shapes(window_frames(model, num_frames)))
     if protocol == "convolutional":
-        padded = length + model.receptive_field - 1
-        total = flops(model, *shapes(padded))
+        total = flops(model, *shapes(length + model.receptive_field - 1))
         windows = 1
     else:
         index, _ = inference._window_index(tf.constant(length), num_frames, step, protocol)
         windows = int(index.shape[0])
-        total = windows * flops(model, *shapes(num_frames))
+        per_call = (window if window_frames(model, num_frames) == num_frames
+                    else flops(model, *shapes(num_frames)))
+        total = windows * per_call
     total *= 2 if flip else 1
-    frames = window_frames(model, num_frames)
-    window = flops(model, *shapes(frames))
     return {"flops_per_output_frame": total / length, "flops_per_window": window,
             "windows": windows * (2 if flip else 1)}
 

@@ -84,11 +84,16 @@ def monitor_name(model, validation):
     return prefix + ("network_mpjpe" if output_names(model) else "mpjpe")
 
 
+def protocol_frames(model, protocol, num_frames):
+    """The window length a sequence protocol feeds `model`: a TCN's
+    receptive field for the convolutional pass, else `num_frames`."""
+    return model.receptive_field if protocol == "convolutional" else num_frames
+
+
 def evaluate_model(model, sequences, num_frames, step=5, flip=True, batch_size=256,
                    protocol="average"):
     """Sequence evaluation (sliding windows, flip) in millimetres."""
-    if protocol == "convolutional":
-        num_frames = model.receptive_field
+    num_frames = protocol_frames(model, protocol, num_frames)
     lifter = inference.SequenceLifter(inference_model(model), num_frames, step=step, flip=flip,
                                       batch_size=batch_size, protocol=protocol)
     return evaluation.to_millimetres(evaluation.evaluate_sequences(lifter, sequences))

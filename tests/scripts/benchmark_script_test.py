@@ -25,6 +25,7 @@ def test_benchmark_writes_its_report(tmp_path):
     assert report["parameters"] > 0 and report["sequence_frames"] == 30
     assert report["windows"]["output_frames"] == 4 * 4 and report["windows"]["seconds"] > 0
     # One window per frame (twice with flip), every window the same cost.
+    assert report["matmul_gflops"] > 0
     flops = report["flops"]
     assert flops["flip_true"]["windows"] == 60 and flops["flip_false"]["windows"] == 30
     assert flops["flip_true"]["flops_per_output_frame"] == 2 * flops["flip_false"][
