@@ -33,15 +33,20 @@ def output_names(model):
 
 
 def build_model(name, model_kwargs, loss_kwargs, learning_rate, head_weight=0.1):
-    """A compiled model: Adam, `MotionLoss`, MPJPE / P-MPJPE / MPJVE metrics.
+    """A compiled model: Adam, `MotionLoss`, MPJPE / P-MPJPE / MPJVE metrics
+    (see `compile_model`)."""
+    if name not in MODELS:
+        raise ValueError(f"Unknown model {name!r}; expected one of {sorted(MODELS)}.")
+    return compile_model(MODELS[name](**model_kwargs), loss_kwargs, learning_rate, head_weight)
+
+
+def compile_model(model, loss_kwargs, learning_rate, head_weight=0.1):
+    """Compiles `model` with a new Adam, `MotionLoss` and pose metrics.
 
     A model with several outputs (DG-Net's multi-level supervision) gets
     the same loss on each, weighted 1 for `"network"` and `head_weight`
     (DG-Net's lambda) for the others, and metrics on `"network"` only.
     """
-    if name not in MODELS:
-        raise ValueError(f"Unknown model {name!r}; expected one of {sorted(MODELS)}.")
-    model = MODELS[name](**model_kwargs)
     names = output_names(model)
     loss = losses.MotionLoss(**loss_kwargs)
     if names is None:
