@@ -284,7 +284,11 @@ class VirtualCameras:
     (horizontally) at `height` metres above the ground, at `azimuth`
     degrees around it, and looks at that point, rolled by up to `roll`
     degrees about its optical axis; its principal point is the image
-    centre moved by up to `principal_jitter` pixels in x and y. A camera
+    centre moved by up to `principal_jitter` pixels in x and y. With
+    `target_jitter`, the point looked at moves from the mean hip position by
+    a horizontal offset uniform over a disk of that radius (metres), so the
+    subject is not always in the middle of the picture, as in footage from
+    a fixed camera of someone moving through the scene. A camera
     that would not see the whole window inside `margin` pixels of the
     image border is moved back along its line of sight until it does, so
     every drawn camera sees every joint in front of it and in the image.
@@ -296,6 +300,8 @@ class VirtualCameras:
         principal_jitter: maximum principal-point offset in pixels.
         roll: maximum absolute roll in degrees.
         margin: pixels kept free at the image border.
+        target_jitter: radius in metres of the look-at point's horizontal
+            offset from the window's mean hip position.
     """
 
     distance: tuple = (4.0, 6.0)
@@ -306,9 +312,12 @@ class VirtualCameras:
     principal_jitter: float = 0.0
     roll: float = 0.0
     margin: float = 10.0
+    target_jitter: float = 0.0
 
-    # Uniform numbers one camera draw consumes (`draw`'s `uniform` [N, 7]).
+    # Uniform numbers one camera draw consumes (`draw`'s `uniform` [N, 7]),
+    # and one aim (`aim`'s `uniform` [N, 2]).
     NUM_DRAWS = 7
+    NUM_AIM_DRAWS = 2
 
     def __post_init__(self):
         for name in ("distance", "height", "azimuth", "focal_length", "image_size"):
@@ -319,12 +328,24 @@ class VirtualCameras:
             object.__setattr__(self, name, value)
         if self.distance[0] <= 0 or self.focal_length[0] <= 0 or min(self.image_size) <= 0:
             raise ValueError("`distance`, `focal_length` and `image_size` must be positive.")
-        if self.principal_jitter < 0 or self.roll < 0 or self.margin < 0:
-            raise ValueError("`principal_jitter`, `roll` and `margin` must be >= 0.")
+        if min(self.principal_jitter, self.roll, self.margin, self.target_jitter) < 0:
+            raise ValueError(
+                "`principal_jitter`, `roll`, `margin` and `target_jitter` must be >= 0.")
         if 2 * (self.principal_jitter + self.margin) >= min(self.image_size):
             raise ValueError(
                 f"`principal_jitter` ({self.principal_jitter}) plus `margin` ({self.margin}) "
                 f"leave no image inside {self.image_size}.")
+
+    def aim(self, target, uniform):
+        """The points to look at: `target` `[N, 3]` moved horizontally by an
+        offset uniform over a disk of radius `target_jitter`, from `uniform`
+        `[N, NUM_AIM_DRAWS]` numbers in [0, 1)."""
+        target = tf.convert_to_tensor(target, tf.float32)
+        uniform = tf.convert_to_tensor(uniform, tf.float32)
+        radius = self.target_jitter * tf.sqrt(uniform[:, 0])
+        angle = 2.0 * np.pi * uniform[:, 1]
+        return target + tf.stack([radius * tf.cos(angle), radius * tf.sin(angle),
+                                  tf.zeros_like(radius)], -1)
 
     def draw(self, uniform, target, radius):
         """Cameras from uniform numbers, in the graph.

@@ -63,6 +63,9 @@ def define_data_flags():
                        "point offset from the image centre, pixels.", lower_bound=0.0)
     flags.DEFINE_float("camera_roll", None, "Fresh cameras: maximum roll, degrees.",
                        lower_bound=0.0)
+    flags.DEFINE_float("camera_target_jitter", None, "Fresh cameras: the point looked at "
+                       "lies within this many metres (horizontally) of the window's mean hip, "
+                       "so subjects are not always centred.", lower_bound=0.0)
     flags.DEFINE_float("body_scale", 0.0, "Fresh cameras: scale each training window's body "
                        "by a factor uniform in 1 +- this.", lower_bound=0.0, upper_bound=0.5)
     flags.DEFINE_float("bone_scale", 0.0, "Fresh cameras: scale each bone (left and right "
@@ -90,7 +93,7 @@ def training_cameras(flag_values=flags.FLAGS):
         value = flag_values[f"camera_{name}"].value
         if value is not None:
             ranges[name] = tuple(float(v) for v in value)
-    for name in ("principal_jitter", "roll"):
+    for name in ("principal_jitter", "roll", "target_jitter"):
         value = flag_values[f"camera_{name}"].value
         if value is not None:
             ranges[name] = value

@@ -58,9 +58,10 @@ def test_drawn_cameras_match_numpy_cameras_and_see_the_whole_window():
 
 @pytest.mark.parametrize("ranges", [
     RANGES,
-    # Close and long lenses: the draw must move cameras back to keep the body in view.
+    # Close and long lenses, aimed beside the subject: the draw must move
+    # cameras back to keep the body in view.
     camera.VirtualCameras(distance=(0.3, 0.5), height=(0.0, 3.0), focal_length=(2000, 3000),
-                          principal_jitter=200.0, roll=30.0, margin=25.0),
+                          principal_jitter=200.0, roll=30.0, margin=25.0, target_jitter=2.0),
 ])
 def test_every_drawn_camera_sees_the_whole_body_in_the_image(ranges):
     sequences = _sequences(num=6, frames=60, seed=4)
@@ -113,6 +114,30 @@ def test_camera_draw_is_deterministic_per_step_and_resumes():
         parts = np.concatenate([shards[0][g], shards[1][g]]).reshape(8, -1)
         np.testing.assert_allclose(np.sort(parts, 0), np.sort(full[g][0].reshape(8, -1), 0),
                                    atol=1e-6)
+
+
+def test_aim_spreads_the_look_at_point_over_a_disk():
+    ranges = camera.VirtualCameras(target_jitter=1.5)
+    target = np.tile([[1.0, 2.0, 0.9]], (4000, 1)).astype(np.float32)
+    aimed = ranges.aim(target, tf.random.stateless_uniform([4000, 2], [3, 4])).numpy()
+    offset = aimed - target
+    np.testing.assert_allclose(offset[:, 2], 0.0)
+    radius = np.linalg.norm(offset[:, :2], axis=1)
+    assert radius.max() <= 1.5 + 1e-6
+    # Uniform over the disk: a quarter of the points within half the radius,
+    # and every direction.
+    assert abs(np.mean(radius < 0.75) - 0.25) < 0.03
+    assert abs(offset[:, 0].mean()) < 0.05 and abs(offset[:, 1].mean()) < 0.05
+    # Aimed cameras spread the subject over the picture; the root stays in it.
+    sequences = _sequences(num=4, frames=40, seed=2)
+    spread = {}
+    for jitter in (0.0, 1.5):
+        ds = pipeline.make_dataset(sequences, num_frames=8, batch_size=64, training=True,
+                                   stride=2, cameras=camera.VirtualCameras(target_jitter=jitter))
+        x = next(iter(ds))[0].numpy()
+        spread[jitter] = np.abs(x[:, :, 0, 0]).mean()
+        assert np.abs(x).max() < 1.0
+    assert spread[1.5] > 2 * spread[0.0]
 
 
 def test_scale_bones_matches_a_numpy_reference():

@@ -191,6 +191,7 @@ def make_dataset(
     offsets = tf.range(num_frames, dtype=tf.int64)
     num_joints = skeleton.num_joints
     draws = 0 if cameras is None else cameras.NUM_DRAWS + num_joints + 1
+    aims = 0 if cameras is None or not cameras.target_jitter else cameras.NUM_AIM_DRAWS
 
     def gather(batch_starts):
         index = batch_starts[:, None] + offsets[None, :]
@@ -248,6 +249,9 @@ def make_dataset(
         positions = number * windows_per_pass + tf.range(windows_per_pass, dtype=tf.int64)
         # Every window's camera and body, drawn with the pass like its coin.
         uniform = tf.random.stateless_uniform([windows_per_pass, draws], key + [0, 2**41])
+        if aims:  # drawn apart, so the other draws stay those of a run without aims
+            uniform = tf.concat([uniform, tf.random.stateless_uniform(
+                [windows_per_pass, aims], key + [0, 2**42])], axis=1)
         ds = tf.data.Dataset.from_tensor_slices(
             (tf.gather(starts, order), coins, positions, uniform))
         ds = ds.skip(skip * batch_size).shard(num_shards, shard_index)
@@ -295,7 +299,9 @@ def view_windows(poses_world, uniform, cameras, body_scale=0.0, bone_scale=0.0,
     Args:
         poses_world: `[N, T, J, 3]` metres, +Z up.
         uniform: `[N, cameras.NUM_DRAWS + J + 1]` numbers in [0, 1): the
-            camera's draws, then the body's (`augment.bone_factors`).
+            camera's draws, then the body's (`augment.bone_factors`), then
+            with `cameras.target_jitter` `cameras.NUM_AIM_DRAWS` more for
+            the point the camera looks at.
         cameras: a `tfpose.camera.VirtualCameras`.
         body_scale, bone_scale: see `make_dataset`.
 
@@ -304,12 +310,15 @@ def view_windows(poses_world, uniform, cameras, body_scale=0.0, bone_scale=0.0,
         normalised 2D, root-relative camera-frame 3D, normalised intrinsics.
     """
     root = skeleton.root
+    body_draws = cameras.NUM_DRAWS + skeleton.num_joints + 1
     if body_scale or bone_scale:
-        factors = augment.bone_factors(uniform[:, cameras.NUM_DRAWS:], body_scale, bone_scale,
-                                       skeleton)
+        factors = augment.bone_factors(uniform[:, cameras.NUM_DRAWS : body_draws], body_scale,
+                                       bone_scale, skeleton)
         poses_world = augment.scale_bones(poses_world, factors[:, None], skeleton)
-    # Each window is framed around its mean root position.
+    # Each window is framed around its mean root position (or near it).
     target = tf.reduce_mean(poses_world[:, :, root], axis=1)
+    if cameras.target_jitter:
+        target = cameras.aim(target, uniform[:, body_draws:])
     radius = tf.reduce_max(tf.norm(poses_world - target[:, None, None], axis=-1), axis=[1, 2])
     rotation, position, focal, center = cameras.draw(
         uniform[:, : cameras.NUM_DRAWS], target, radius)

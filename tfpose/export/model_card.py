@@ -30,7 +30,7 @@ def _drawn_camera_text(flag_values):
         value = flag_values.get(f"camera_{name}")
         if value:
             ranges[name] = tuple(float(v) for v in value)
-    for name in ("principal_jitter", "roll"):
+    for name in ("principal_jitter", "roll", "target_jitter"):
         if flag_values.get(f"camera_{name}") is not None:
             ranges[name] = flag_values[f"camera_{name}"]
     c = camera.VirtualCameras(**ranges)
@@ -40,7 +40,8 @@ def _drawn_camera_text(flag_values):
             f"{c.azimuth[0]:g}-{c.azimuth[1]:g} degrees, focal length "
             f"{c.focal_length[0]:g}-{c.focal_length[1]:g} px on {c.image_size[0]:g}x"
             f"{c.image_size[1]:g} images, principal point within {c.principal_jitter:g} px of "
-            f"the centre, roll within {c.roll:g} degrees, no lens distortion")
+            f"the centre, roll within {c.roll:g} degrees, looking at a point within "
+            f"{c.target_jitter:g} m of the subject's hips, no lens distortion")
     body, bone = flag_values.get("body_scale") or 0, flag_values.get("bone_scale") or 0
     if body or bone:
         text += (f"; bodies rescaled by up to {100 * body:g}% and each bone by up to "
