@@ -256,6 +256,7 @@ def read_amc(path, asf):
     frames = 0
     seen = set()
     header = True
+    keywords = 0  # ':' header lines seen
     row = None
     with f:
         for lineno, line in enumerate(f, 1):
@@ -267,6 +268,7 @@ def read_amc(path, asf):
                     if parts[0].upper() == ":RADIANS" and asf.angle_scale != 1.0:
                         raise _error(path, lineno, ":RADIANS, but the ASF's units are "
                                                    "degrees.")
+                    keywords += 1
                     continue
                 header = False
             if len(parts) == 1 and _FRAME.match(parts[0]):
@@ -299,10 +301,10 @@ def read_amc(path, asf):
                 raise _error(path, lineno, f"bone {name!r} has NaN or infinite values "
                                            "(missing data?); fill the gap before loading.")
             seen.add(name)
-    if header:
-        raise ValueError(f"{path}: not an AMC file (no frames after the ':' header lines).")
+    if header and not keywords:
+        raise ValueError(f"{path}: not an AMC file (empty, or no ':' header lines).")
     if frames == 0:
-        raise ValueError(f"{path}: the AMC file holds no frames.")
+        raise ValueError(f"{path}: the AMC file holds no frames (a zero-length take).")
     if seen != set(layout):
         # A cut-off last frame: drop it rather than the whole take.
         warnings.warn(f"{path}: the last frame ({frames}) is incomplete (missing "
