@@ -2,10 +2,10 @@
 
 import os
 
-from tfpose.data import h36m, hdm05, synthetic
+from tfpose.data import h36m, hdm05, mocap, synthetic
 from tfpose.data.sequence import add_virtual_cameras
 
-DATASETS = ("synthetic", "hdm05", "h36m")
+DATASETS = ("synthetic", "hdm05", "h36m", "mocap")
 
 
 def load_sequences(
@@ -19,21 +19,27 @@ def load_sequences(
     camera_seed=0,
     synthetic_sequences=40,
     synthetic_frames=400,
+    mocap_mapping=None,
+    train_glob=None,
+    test_glob=None,
 ):
     """Sequences of a dataset split, each with its camera views.
 
     Args:
         dataset: `"synthetic"` (made in code), `"hdm05"` (ASF/AMC folder
-            `data_dir`, virtual cameras), or `"h36m"` (`data_dir` holds
+            `data_dir`, virtual cameras), `"h36m"` (`data_dir` holds
             `data_3d_h36m.npz`; `h36m_2d` optionally names a
-            `data_2d_h36m_<detector>.npz`).
+            `data_2d_h36m_<detector>.npz`), or `"mocap"` (see below).
         split: `"train"` or `"test"`.
-        fps: frame rate for HDM05 (Human3.6M is 50 fps).
-        num_cameras: virtual cameras per sequence (synthetic, HDM05).
+        fps: frame rate for HDM05 and mocap (Human3.6M is 50 fps).
+        num_cameras: virtual cameras per sequence (synthetic, HDM05, mocap).
         camera_seed: seed of the virtual cameras. Test splits add 1, so
             train and test never share a camera.
         synthetic_sequences, synthetic_frames: size of the synthetic split;
             the test split is a quarter as many sequences, other bodies.
+        mocap_mapping, train_glob, test_glob: `"mocap"` (a folder
+            `data_dir` of BVH and ASF/AMC takes, virtual cameras): the joint
+            mapping and the split's globs (`tfpose.data.mocap.load_folder`).
     """
     if split not in ("train", "test"):
         raise ValueError(f"Unknown split {split!r}; expected 'train' or 'test'.")
@@ -52,6 +58,12 @@ def load_sequences(
         if data_dir is None:
             raise ValueError("HDM05 needs `data_dir` (the folder with asf/, train/, test/).")
         sequences = hdm05.load(data_dir, split=split, fps=fps)
+        return add_virtual_cameras(sequences, num_cameras, seed=seed)
+    if dataset == "mocap":
+        if data_dir is None:
+            raise ValueError("mocap needs `data_dir` (the folder of BVH or ASF/AMC takes).")
+        sequences = mocap.load_folder(data_dir, split, mapping=mocap_mapping, fps=fps,
+                                      train_glob=train_glob, test_glob=test_glob)
         return add_virtual_cameras(sequences, num_cameras, seed=seed)
     if dataset == "h36m":
         if data_dir is None:
