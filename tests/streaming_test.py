@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tfpose import camera, camera_space, inference, streaming, testing
-from tfpose.models import TCN, UGCN
+from tfpose.models import TCN, DGNet, UGCN
 
 INTRINSICS = camera.intrinsics_for(1000, 800, focal_px=1100.0)
 
@@ -17,6 +17,10 @@ def models():
             scale=0.1), 16),
         "tcn": (testing.randomize_zero_kernels(
             TCN(filter_widths=(3, 3), channels=8, num_frames=None), scale=0.1), 9),
+        # Balanced output: the model itself takes the intrinsics.
+        "balanced": (testing.randomize_zero_kernels(
+            DGNet(num_frames=4, channels=8, num_blocks=1, multi_level=False, balanced=True),
+            scale=0.1), 4),
     }
 
 
@@ -31,11 +35,13 @@ def _stream(lifter, frames, confidences=None):
     return outputs + lifter.flush()
 
 
-@pytest.mark.parametrize("name, lookahead", [("ugcn", 0), ("ugcn", 4), ("tcn", 2)])
+@pytest.mark.parametrize("name, lookahead", [("ugcn", 0), ("ugcn", 4), ("tcn", 2),
+                                             ("balanced", 1)])
 def test_equals_the_offline_causal_protocol_frame_by_frame(models, name, lookahead):
     model, frames = models[name]
     x = np.random.default_rng(0).normal(scale=0.3, size=(19, 17, 2)).astype(np.float32)
-    offline = inference.SequenceLifter(model, frames, protocol="causal", lookahead=lookahead)(x)
+    offline = inference.SequenceLifter(model, frames, protocol="causal", lookahead=lookahead)(
+        x, intrinsics=INTRINSICS)
     lifter = streaming.StreamingLifter(model, lookahead=lookahead, intrinsics=INTRINSICS)
     assert lifter.num_frames == frames and lifter.lookahead == lookahead
     outputs = _stream(lifter, x)
@@ -50,8 +56,8 @@ def test_equals_the_offline_causal_protocol_frame_by_frame(models, name, lookahe
     again = _stream(lifter, x[:2])
     np.testing.assert_allclose(
         np.stack([o.poses_3d for o in again]),
-        inference.SequenceLifter(model, frames, protocol="causal", lookahead=lookahead)(x[:2]),
-        atol=1e-5)
+        inference.SequenceLifter(model, frames, protocol="causal", lookahead=lookahead)(
+            x[:2], intrinsics=INTRINSICS), atol=1e-5)
 
 
 def test_missing_joints_are_held_and_flagged(models):
