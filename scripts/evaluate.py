@@ -36,7 +36,8 @@ _OUTPUT_JSON = flags.DEFINE_string(
 _SPLIT = flags.DEFINE_enum("split", "test", ["train", "test"], "Which split to evaluate.")
 _LIFTER = flags.DEFINE_string(
     "lifter", None, "Evaluate an exported model instead of a checkpoint: a SavedModel "
-    "directory (serving_default) or a .tflite file; the protocol is the one built into it.")
+    "directory (serving_default) or a .tflite file; the protocol is the one built into it "
+    "(--eval_protocol=causal: the export's stream signature, or stream.tflite).")
 _CAMERA_SPACE = flags.DEFINE_bool(
     "camera_space", False, "Also score absolute 3D in camera space: the root solved in closed "
     "form from the prediction, the 2D and the intrinsics (tfpose.camera_space).")
@@ -64,7 +65,9 @@ def main(argv):
         from tfpose import lifters
 
         summary = evaluation.to_millimetres(evaluation.evaluate_sequences(
-            lifters.load_lifter(_LIFTER.value), sequences, camera_space=_CAMERA_SPACE.value,
+            lifters.load_lifter(_LIFTER.value, protocol=FLAGS.eval_protocol,
+                                lookahead=FLAGS.lookahead),
+            sequences, camera_space=_CAMERA_SPACE.value,
             focal_scale=_FOCAL_SCALE.value))
         summary["lifter"] = _LIFTER.value
         summary["split"] = _SPLIT.value
