@@ -47,8 +47,6 @@ with status 1. Behind a 2D detector:
         --model=exported/ugcn/1/stream.tflite --layout=coco --width=1280 --height=720
 """
 
-import collections
-
 import json
 import os
 import sys
