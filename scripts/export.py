@@ -6,10 +6,12 @@ Writes the TF Serving layout `<base>/<model_name>/<version>/`: the SavedModel
 (signatures `serving_default`, `serve_tflite`, `window` and, with --stream,
 `stream`; see `tfpose.export.saved_model`), the TFLite files of --tflite
 (converted from `serve_tflite`, builtin ops only; `int8` and `int16x8` calibrated on --calibration_windows
-windows of the run's training data), with --stream `stream.tflite` (the live
+windows of the run's training data), each scored on the first --card_views camera
+views of every test sequence, with --stream `stream.tflite` (the live
 per-frame step, `tfpose.streaming`, with --lookahead frames of lookahead),
-the run's `flags.cfg`, its metrics and a
-`MODEL_CARD.md`. All or nothing: a failed export leaves no directory behind.
+the trained Keras model (`model.keras`, for fine-tuning), the run's
+`flags.cfg`, its metrics and a `MODEL_CARD.md`. All or nothing: a failed
+export leaves no directory behind.
 The run's settings (model, data, --eval_protocol, --eval_step, --eval_flip) come from
 `<run_dir>/flags.cfg`; flags given here override them.
 
@@ -19,13 +21,14 @@ The run's settings (model, data, --eval_protocol, --eval_step, --eval_flip) come
 
 import os
 import sys
+import tempfile
 
 import keras
 import numpy as np
 from absl import app, flags
 
+from tfpose import evaluation, inference, lifters, runner
 from tfpose import flags as tfpose_flags
-from tfpose import inference, runner
 from tfpose.data import sources
 from tfpose.export import model_card, saved_model, tflite
 from tfpose.models import inference_model
@@ -34,10 +37,15 @@ _RUN_DIR = flags.DEFINE_string("run_dir", None, "The training run to export.")
 _EXPORT_DIR = flags.DEFINE_string("export_dir", None, "<base>/<model_name>/<version>.")
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None,
                                   "A .keras model; default: <run_dir>/model.keras.")
-_TFLITE = flags.DEFINE_list("tflite", ["fp32", "fp16", "dynamic_int8", "int8"],
-                            f"TFLite files to write, from {list(tflite.QUANTIZATIONS)} "
-                            "(int16x8 runs for UGCN; DG-Net's kNN distances have no int16 "
-                            "kernel in TFLite).")
+_TFLITE = flags.DEFINE_list("tflite", ["fp32", "fp16", "dynamic_int8"],
+                            f"TFLite files to write, from {list(tflite.QUANTIZATIONS)}. "
+                            "The default keeps the usable ones: integer-only int8 costs "
+                            "20-120 mm (docs/RESULTS.md); int16x8 runs for UGCN only (DG-Net's "
+                            "kNN distances have no int16 kernel in TFLite).")
+_CARD_VIEWS = flags.DEFINE_integer("card_views", 1,
+                                   "Score every TFLite file and the Keras model on the first N "
+                                   "camera views of each test sequence, for the model card "
+                                   "(0: skip).", lower_bound=0)
 _CALIBRATION = flags.DEFINE_integer("calibration_windows", 100,
                                     "Training chunks (of 4 windows' length) that calibrate "
                                     "int8 and int16x8.", lower_bound=1)
@@ -77,6 +85,21 @@ def representative_data(count, with_intrinsics, seed=0):
     return data
 
 
+KERAS_FILE = "model.keras"
+
+
+def keras_bytes(model):
+    """The trained model as `.keras` bytes, float32 and not compiled: a saved
+    optimiser would either triple the file (its moments) or make Keras warn
+    at every load (an unbuilt one), so users compile it with the loss the
+    model card names."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, KERAS_FILE)
+        model.save(path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
 def main(argv):
     del argv
     if not _RUN_DIR.value or not _EXPORT_DIR.value:
@@ -98,7 +121,8 @@ def main(argv):
     if not os.path.exists(checkpoint):
         raise app.UsageError(f"Checkpoint not found: {checkpoint}")
     # compile=False: the optimizer state would otherwise be saved with the model.
-    model = inference_model(keras.models.load_model(checkpoint, compile=False))
+    trained = keras.models.load_model(checkpoint, compile=False)
+    model = inference_model(trained)
     with_intrinsics = inference.needs_intrinsics(model)
     protocol = runner.eval_protocol(FLAGS.model, FLAGS.eval_protocol)
     num_frames = runner.protocol_frames(model, protocol, FLAGS.num_frames)
@@ -128,14 +152,34 @@ def main(argv):
     run_flags = {f.name: f.value for f in FLAGS.get_flags_for_module("tfpose.flags")}
     parameters = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
-    def files(converted):
+    check, accuracy = None, {}
+    if _CARD_VIEWS.value and _TFLITE.value:
+        test = sources.load_sequences(FLAGS.dataset, "test", **tfpose_flags.data_kwargs())
+        for sequence in test:
+            sequence.views = sequence.views[: _CARD_VIEWS.value]
+        accuracy["views"] = (f"the first {_CARD_VIEWS.value} camera view(s) of each of the "
+                             f"{len(test)} test sequences")
+        accuracy["reference"] = runner.evaluate_model(
+            trained, test, FLAGS.num_frames, FLAGS.eval_step, FLAGS.eval_flip, protocol=protocol,
+            lookahead=FLAGS.lookahead)
+
+        def check(file_name, flatbuffer):
+            print(f"scoring {file_name} on {accuracy['views']}")
+            return evaluation.to_millimetres(evaluation.evaluate_sequences(
+                lifters.TFLiteLifter(flatbuffer), test))
+
+    def files(converted, checks=None):
+        accuracy.update(checks or {})
         card = model_card.render(
             name=name, version=version, model=FLAGS.model, parameters=parameters,
             flag_values=run_flags, protocol=protocol, step=FLAGS.eval_step,
             flip=FLAGS.eval_flip, with_intrinsics=with_intrinsics, metrics=metrics,
-            metrics_command=command, tflite_files=converted, lookahead=FLAGS.lookahead,
+            metrics_command=command, tflite_files=converted, tflite_accuracy=accuracy,
+            keras_file=KERAS_FILE, loss_kwargs=tfpose_flags.loss_kwargs(),
+            lookahead=FLAGS.lookahead,
             stream=(stream_frames, FLAGS.lookahead) if _STREAM.value else None)
-        extra = {"flags.cfg": flags_text, "MODEL_CARD.md": card}
+        extra = {"flags.cfg": flags_text, "MODEL_CARD.md": card,
+                 KERAS_FILE: keras_bytes(trained)}
         if metrics_text is not None:
             extra["metrics.json"] = metrics_text
         return extra
@@ -147,7 +191,8 @@ def main(argv):
         step=FLAGS.eval_step, flip=FLAGS.eval_flip,
         tflite_files={TFLITE_NAMES[q]: q for q in _TFLITE.value},
         representative_data=calibration, extra_files=files, overwrite=_OVERWRITE.value,
-        lookahead=FLAGS.lookahead, stream_lookahead=FLAGS.lookahead if _STREAM.value else None,
+        check_tflite=check, lookahead=FLAGS.lookahead,
+        stream_lookahead=FLAGS.lookahead if _STREAM.value else None,
         stream_tflite=STREAM_TFLITE if _STREAM.value else None)
     for file_name, (quantization, size) in sorted(converted.items()):
         print(f"{file_name}: {quantization}, {size / 1e6:.2f} MB")

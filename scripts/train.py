@@ -43,8 +43,9 @@ def main(argv):
         raise app.UsageError(
             f"--batch_size={FLAGS.batch_size} (the global batch) does not split over "
             f"{replicas} replicas.")
-    if FLAGS.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    precision = tfpose_flags.precision_policy()
+    if precision != "float32":
+        keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(FLAGS.seed)
     write_dir = distribute.WriteDir(FLAGS.model_dir, strategy)
     tfpose_flags.write_flagfile(os.path.join(write_dir.path, "flags.cfg"))
@@ -59,9 +60,12 @@ def main(argv):
         noise_std=FLAGS.noise_std, steps_per_epoch=FLAGS.steps_per_epoch,
         validation_steps=FLAGS.validation_steps,
         intrinsics=runner.takes_intrinsics(model_kwargs),
+        cameras=tfpose_flags.training_cameras(), body_scale=FLAGS.body_scale,
+        bone_scale=FLAGS.bone_scale,
     )
     schedule = training.learning_rate_schedule(
-        FLAGS.learning_rate, steps, FLAGS.lr_schedule, FLAGS.lr_decay_epochs, FLAGS.lr_decay_rate)
+        FLAGS.learning_rate, steps, FLAGS.lr_schedule, FLAGS.lr_decay_epochs, FLAGS.lr_decay_rate,
+        epochs=FLAGS.epochs, warmup_steps=FLAGS.lr_warmup_steps)
     with strategy.scope():
         model = runner.build_model(FLAGS.model, model_kwargs, tfpose_flags.loss_kwargs(),
                                    schedule, FLAGS.dgnet_block_weight)
@@ -79,7 +83,7 @@ def main(argv):
     if FLAGS.evaluate and write_dir.chief:
         # A fresh float32 copy outside the strategy: evaluation is the chief's
         # alone, and a distributed model's calls would wait for the others.
-        if FLAGS.strategy != "default" or FLAGS.mixed_precision:
+        if FLAGS.strategy != "default" or precision != "float32":
             keras.mixed_precision.set_global_policy("float32")
             model = keras.models.load_model(final)
         summary = runner.evaluate_model(model, test, FLAGS.num_frames, FLAGS.eval_step,

@@ -6,37 +6,51 @@ import tensorflow as tf
 from tfpose import losses
 
 
+def _encode(a, b, operator):
+    """One joint's pairwise motion encoding (Eq. 3) as a list of components."""
+    if operator == "subtract":
+        return [b[c] - a[c] for c in range(3)]
+    if operator == "inner":
+        return [a[0] * b[0] + a[1] * b[1] + a[2] * b[2]]
+    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+
+
+def eq4(s, g, intervals, operator):
+    """Eq. 4 for one example, as written: explicit sums over tau, t, j and
+    the encoding's components (the l1 norm)."""
+    frames, joints = s.shape[:2]
+    total = 0.0
+    for tau in intervals:
+        for t in range(frames - tau):  # empty when tau >= T
+            for j in range(joints):
+                m = _encode(s[t, j], s[t + tau, j], operator)
+                m_gt = _encode(g[t, j], g[t + tau, j], operator)
+                total += sum(abs(p - q) for p, q in zip(m, m_gt))
+    return total
+
+
+def eq5(s, g):
+    """Eq. 5 for one example: sum over t, j of the squared joint error."""
+    frames, joints = s.shape[:2]
+    return sum(float(np.sum((s[t, j] - g[t, j]) ** 2))
+               for t in range(frames) for j in range(joints))
+
+
 def np_motion_loss(y_true, y_pred, intervals, operator):
-    """The issue's formula, written independently with loops over tau."""
-    b, t = y_true.shape[:2]
-    out = np.zeros(b)
-    for n in range(b):
-        per_tau = []
-        for tau in intervals:
-            if tau >= t:
-                continue
-            s, g = y_pred[n], y_true[n]
-            a, c = s[:-tau], s[tau:]
-            ga, gc = g[:-tau], g[tau:]
-            if operator == "subtract":
-                m, mg = c - a, gc - ga
-            elif operator == "inner":
-                m, mg = (a * c).sum(-1, keepdims=True), (ga * gc).sum(-1, keepdims=True)
-            else:
-                m, mg = np.cross(a, c), np.cross(ga, gc)
-            per_tau.append(np.abs(m - mg).mean())
-        out[n] = np.mean(per_tau) if per_tau else 0.0
-    return out
+    """`motion_loss`'s contract: Eq. 4 / (T * J) per example."""
+    frames, joints = y_true.shape[1:3]
+    return np.array([eq4(s.astype(np.float64), g.astype(np.float64), intervals, operator)
+                     for s, g in zip(y_pred, y_true)]) / (frames * joints)
 
 
 @pytest.mark.parametrize("operator", ["subtract", "inner", "cross"])
 @pytest.mark.parametrize("intervals", [(8, 12, 16, 24), (1, 3), (5, 40), (30, 40)])
 def test_motion_loss_matches_numpy(operator, intervals):
     rng = np.random.default_rng(0)
-    y_true = rng.normal(scale=0.4, size=(3, 30, 17, 3)).astype(np.float32)
+    y_true = rng.normal(scale=0.4, size=(2, 30, 5, 3)).astype(np.float32)
     y_pred = (y_true + rng.normal(scale=0.1, size=y_true.shape)).astype(np.float32)
     got = losses.motion_loss(y_true, y_pred, intervals, operator).numpy()
-    assert got.shape == (3,)
+    assert got.shape == (2,)
     np.testing.assert_allclose(got, np_motion_loss(y_true, y_pred, intervals, operator),
                                rtol=1e-5, atol=1e-6)
 
@@ -44,12 +58,15 @@ def test_motion_loss_matches_numpy(operator, intervals):
 def test_motion_loss_with_dynamic_frames():
     rng = np.random.default_rng(1)
     fn = tf.function(lambda a, b: losses.motion_loss(a, b, (2, 8), "cross"),
-                     input_signature=[tf.TensorSpec([None, None, 17, 3])] * 2)
+                     input_signature=[tf.TensorSpec([None, None, 4, 3])] * 2)
     for frames in (5, 8, 12):
-        y_true = rng.normal(size=(2, frames, 17, 3)).astype(np.float32)
-        y_pred = rng.normal(size=(2, frames, 17, 3)).astype(np.float32)
+        y_true = rng.normal(size=(2, frames, 4, 3)).astype(np.float32)
+        y_pred = rng.normal(size=(2, frames, 4, 3)).astype(np.float32)
         np.testing.assert_allclose(fn(y_true, y_pred).numpy(),
                                    np_motion_loss(y_true, y_pred, (2, 8), "cross"), rtol=1e-5)
+    # T <= every tau: nothing to compare, the loss is zero (not NaN).
+    y = rng.normal(size=(2, 2, 4, 3)).astype(np.float32)
+    np.testing.assert_array_equal(fn(y, y + 1.0).numpy(), [0.0, 0.0])
 
 
 def test_motion_loss_known_answers():
@@ -78,9 +95,12 @@ def test_motion_loss_class_and_gradients():
         assert np.isfinite(grad.numpy()).all()
     y_pred = y_true + rng.normal(scale=0.05, size=y_true.shape).astype(np.float32)
     loss = losses.MotionLoss(weight=0.5, intervals=(8, 12), operator="inner")
-    expected = (np.square(y_pred - y_true).sum(-1).mean((1, 2))
-                + 0.5 * np_motion_loss(y_true, y_pred, (8, 12), "inner")).mean()
-    assert float(loss(y_true, y_pred)) == pytest.approx(expected, rel=1e-5)
+    # Eq. 6 per example, (Eq. 5 + lambda Eq. 4) / (T J), averaged over the batch.
+    small_true, small_pred = y_true[:, :14, :5], y_pred[:, :14, :5]
+    expected = np.mean([(eq5(s, g) + 0.5 * eq4(s, g, (8, 12), "inner")) / (14 * 5)
+                        for s, g in zip(small_pred.astype(np.float64),
+                                        small_true.astype(np.float64))])
+    assert float(loss(small_true, small_pred)) == pytest.approx(expected, rel=1e-5)
     position_only = losses.MotionLoss(weight=0.0)
     assert float(position_only(y_true, y_pred)) == pytest.approx(
         np.square(y_pred - y_true).sum(-1).mean(), rel=1e-5)
@@ -91,8 +111,8 @@ def test_motion_loss_class_and_gradients():
 
 def test_motion_loss_gradient_matches_finite_differences():
     rng = np.random.default_rng(4)
-    y_true = tf.constant(rng.normal(size=(1, 10, 17, 3)), tf.float64)
-    y_pred = tf.constant(rng.normal(size=(1, 10, 17, 3)), tf.float64)
+    y_true = tf.constant(rng.normal(size=(1, 10, 5, 3)), tf.float64)
+    y_pred = tf.constant(rng.normal(size=(1, 10, 5, 3)), tf.float64)
     theoretical, numerical = tf.test.compute_gradient(
         lambda p: losses.motion_loss(y_true, p, (2, 5), "cross"), [y_pred])
     np.testing.assert_allclose(theoretical[0], numerical[0], atol=1e-6)

@@ -303,3 +303,153 @@ def random_cameras(
             )
         )
     return cameras
+
+
+@dataclasses.dataclass(frozen=True)
+class VirtualCameras:
+    """The distribution of the virtual cameras drawn for training windows.
+
+    The defaults are those of `random_cameras` (the fixed views of the
+    synthetic and HDM05 splits), with no principal-point jitter and no roll.
+    A camera stands `distance` metres from the window's mean hip position
+    (horizontally) at `height` metres above the ground, at `azimuth`
+    degrees around it, and looks at that point, rolled by up to `roll`
+    degrees about its optical axis; its principal point is the image
+    centre moved by up to `principal_jitter` pixels in x and y. With
+    `target_jitter`, the point looked at moves from the mean hip position by
+    a horizontal offset uniform over a disk of that radius (metres), so the
+    subject is not always in the middle of the picture, as in footage from
+    a fixed camera of someone moving through the scene. A camera
+    that would not see the whole window inside `margin` pixels of the
+    image border is moved back along its line of sight until it does, so
+    every drawn camera sees every joint in front of it and in the image.
+
+    Attributes:
+        distance, height, azimuth, focal_length: `(min, max)` ranges, as
+            for `random_cameras` (metres, metres, degrees, pixels).
+        image_size: `(width, height)` in pixels.
+        principal_jitter: maximum principal-point offset in pixels.
+        roll: maximum absolute roll in degrees.
+        margin: pixels kept free at the image border.
+        target_jitter: radius in metres of the look-at point's horizontal
+            offset from the window's mean hip position.
+    """
+
+    distance: tuple = (4.0, 6.0)
+    height: tuple = (0.8, 2.2)
+    azimuth: tuple = (0.0, 360.0)
+    focal_length: tuple = (1000.0, 1250.0)
+    image_size: tuple = (1000, 1000)
+    principal_jitter: float = 0.0
+    roll: float = 0.0
+    margin: float = 10.0
+    target_jitter: float = 0.0
+
+    # Uniform numbers one camera draw consumes (`draw`'s `uniform` [N, 7]),
+    # and one aim (`aim`'s `uniform` [N, 2]).
+    NUM_DRAWS = 7
+    NUM_AIM_DRAWS = 2
+
+    def __post_init__(self):
+        for name in ("distance", "height", "azimuth", "focal_length", "image_size"):
+            value = tuple(float(v) for v in getattr(self, name))
+            ordered = name == "image_size" or value[0] <= value[1]
+            if len(value) != 2 or not ordered:
+                raise ValueError(f"`{name}` must be (min, max), got {getattr(self, name)}.")
+            object.__setattr__(self, name, value)
+        if self.distance[0] <= 0 or self.focal_length[0] <= 0 or min(self.image_size) <= 0:
+            raise ValueError("`distance`, `focal_length` and `image_size` must be positive.")
+        if min(self.principal_jitter, self.roll, self.margin, self.target_jitter) < 0:
+            raise ValueError(
+                "`principal_jitter`, `roll`, `margin` and `target_jitter` must be >= 0.")
+        if 2 * (self.principal_jitter + self.margin) >= min(self.image_size):
+            raise ValueError(
+                f"`principal_jitter` ({self.principal_jitter}) plus `margin` ({self.margin}) "
+                f"leave no image inside {self.image_size}.")
+
+    def aim(self, target, uniform):
+        """The points to look at: `target` `[N, 3]` moved horizontally by an
+        offset uniform over a disk of radius `target_jitter`, from `uniform`
+        `[N, NUM_AIM_DRAWS]` numbers in [0, 1)."""
+        target = tf.convert_to_tensor(target, tf.float32)
+        uniform = tf.convert_to_tensor(uniform, tf.float32)
+        radius = self.target_jitter * tf.sqrt(uniform[:, 0])
+        angle = 2.0 * np.pi * uniform[:, 1]
+        return target + tf.stack([radius * tf.cos(angle), radius * tf.sin(angle),
+                                  tf.zeros_like(radius)], -1)
+
+    def draw(self, uniform, target, radius):
+        """Cameras from uniform numbers, in the graph.
+
+        Args:
+            uniform: `[N, NUM_DRAWS]` numbers in [0, 1).
+            target: `[N, 3]` world points to look at.
+            radius: `[N]` radius around `target` that must stay in view
+                (the farthest joint of the window).
+
+        Returns:
+            `(rotation [N, 3, 3], position [N, 3], focal [N, 2], center [N, 2])`:
+            world -> camera rotations, camera centres, focal lengths and
+            principal points in pixels.
+        """
+        uniform = tf.convert_to_tensor(uniform, tf.float32)
+        target = tf.convert_to_tensor(target, tf.float32)
+        radius = tf.convert_to_tensor(radius, tf.float32)
+
+        def between(bounds, u):
+            return bounds[0] + (bounds[1] - bounds[0]) * u
+
+        azimuth = between(np.deg2rad(self.azimuth), uniform[:, 0])
+        distance = between(self.distance, uniform[:, 1])
+        height = between(self.height, uniform[:, 2])
+        focal = between(self.focal_length, uniform[:, 3])
+        jitter = self.principal_jitter * (2.0 * uniform[:, 4:6] - 1.0)
+        roll = np.deg2rad(self.roll) * (2.0 * uniform[:, 6] - 1.0)
+        offset = tf.stack([distance * tf.cos(azimuth), distance * tf.sin(azimuth),
+                           height - target[:, 2]], axis=-1)
+        # Far enough that a sphere of `radius` projects inside the image:
+        # its angular radius asin(r / D) must stay below atan(half / f).
+        width, image_height = self.image_size
+        half = tf.reduce_min(
+            tf.stack([width / 2.0 - tf.abs(jitter[:, 0]),
+                      image_height / 2.0 - tf.abs(jitter[:, 1])], -1), -1) - self.margin
+        needed = radius * tf.sqrt(1.0 + tf.square(focal / half))
+        length = tf.norm(offset, axis=-1)
+        offset = offset * (tf.maximum(length, needed) / length)[:, None]
+        position = target + offset
+        forward = -offset / tf.norm(offset, axis=-1, keepdims=True)
+        up = tf.constant([0.0, 0.0, 1.0])
+        right = tf.linalg.cross(forward, tf.broadcast_to(up, tf.shape(forward)))
+        right = right / tf.norm(right, axis=-1, keepdims=True)
+        down = tf.linalg.cross(forward, right)
+        cos, sin = tf.cos(roll)[:, None], tf.sin(roll)[:, None]
+        rotation = tf.stack([cos * right + sin * down, cos * down - sin * right, forward],
+                            axis=-2)
+        center = tf.constant([width / 2.0, image_height / 2.0]) + jitter
+        return rotation, position, tf.stack([focal, focal], -1), center
+
+    def normalized_intrinsics(self, focal, center):
+        """`[N, 4]` `(f_x, f_y, c_x, c_y)` in normalised screen coordinates."""
+        width, image_height = self.image_size
+        return tf.concat([2.0 * focal / width,
+                          normalize_screen_coordinates(center, width, image_height)], -1)
+
+    def view(self, poses_world, rotation, position, focal, center):
+        """`(keypoints_2d, poses_3d)` of world poses `[N, T, J, 3]` seen by
+        drawn cameras: normalised 2D and camera-frame 3D (not root-relative).
+
+        Written elementwise (no matrix product) so that a window's result
+        does not depend on how many windows share its batch: the shards of
+        a distributed run then compute exactly what one device computes.
+        """
+        def expand(a):  # one camera per window, the same for its frames and joints
+            return a[:, None, None]
+
+        offset = tf.convert_to_tensor(poses_world, tf.float32) - expand(position)
+        rotation = expand(rotation)
+        poses = tf.stack([rotation[..., row, 0] * offset[..., 0]
+                          + rotation[..., row, 1] * offset[..., 1]
+                          + rotation[..., row, 2] * offset[..., 2] for row in range(3)], -1)
+        pixels = perspective.project(poses, expand(focal), expand(center))
+        width, image_height = self.image_size
+        return normalize_screen_coordinates(pixels, width, image_height), poses

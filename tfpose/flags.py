@@ -9,7 +9,7 @@ import sys
 
 from absl import flags
 
-from tfpose import distribute, fileio, inference, runner
+from tfpose import camera, distribute, fileio, inference, runner, training
 from tfpose.data.sources import DATASETS
 from tfpose.models import MODELS, dgnet, ugcn
 
@@ -44,6 +44,60 @@ def define_data_flags():
                        "Gaussian noise on training 2D input, normalised units.",
                        lower_bound=0.0)
     flags.DEFINE_integer("seed", 0, "Seed of weights, shuffling and augmentation.")
+    flags.DEFINE_enum("training_cameras", "auto", TRAINING_CAMERAS,
+                      "fresh: every training window is seen through its own virtual camera, "
+                      "drawn in the input pipeline (synthetic, hdm05); fixed: the "
+                      "--num_cameras seeded views of each take; auto: fresh where the "
+                      "dataset has virtual cameras, else fixed. Validation and test always "
+                      "use fixed seeded views.")
+    # Unset: tfpose.camera.VirtualCameras' own value (today's fixed-view ranges).
+    flags.DEFINE_list("camera_distance", None, "Fresh cameras: min,max horizontal distance "
+                      "to the window's mean hip, metres.")
+    flags.DEFINE_list("camera_height", None, "Fresh cameras: min,max height above the "
+                      "ground, metres.")
+    flags.DEFINE_list("camera_azimuth", None, "Fresh cameras: min,max azimuth, degrees.")
+    flags.DEFINE_list("camera_focal_length", None, "Fresh cameras: min,max focal length, "
+                      "pixels.")
+    flags.DEFINE_list("camera_image_size", None, "Fresh cameras: width,height in pixels.")
+    flags.DEFINE_float("camera_principal_jitter", None, "Fresh cameras: maximum principal-"
+                       "point offset from the image centre, pixels.", lower_bound=0.0)
+    flags.DEFINE_float("camera_roll", None, "Fresh cameras: maximum roll, degrees.",
+                       lower_bound=0.0)
+    flags.DEFINE_float("camera_target_jitter", None, "Fresh cameras: the point looked at "
+                       "lies within this many metres (horizontally) of the window's mean hip, "
+                       "so subjects are not always centred.", lower_bound=0.0)
+    flags.DEFINE_float("body_scale", 0.0, "Fresh cameras: scale each training window's body "
+                       "by a factor uniform in 1 +- this.", lower_bound=0.0, upper_bound=0.5)
+    flags.DEFINE_float("bone_scale", 0.0, "Fresh cameras: scale each bone (left and right "
+                       "alike) by a factor uniform in 1 +- this, per window.",
+                       lower_bound=0.0, upper_bound=0.5)
+
+
+TRAINING_CAMERAS = ("auto", "fresh", "fixed")
+
+
+def training_cameras(flag_values=flags.FLAGS):
+    """The `tfpose.camera.VirtualCameras` to draw training windows' cameras
+    from, or `None` for the fixed views."""
+    choice = flag_values.training_cameras
+    if choice == "auto":
+        choice = "fixed" if flag_values.dataset == "h36m" else "fresh"
+    if choice == "fixed":
+        return None
+    if flag_values.dataset == "h36m":
+        raise flags.ValidationError(
+            "--training_cameras=fresh needs world-frame motion without real cameras "
+            "(synthetic, hdm05); Human3.6M trains on its own four cameras.")
+    ranges = {}
+    for name in ("distance", "height", "azimuth", "focal_length", "image_size"):
+        value = flag_values[f"camera_{name}"].value
+        if value is not None:
+            ranges[name] = tuple(float(v) for v in value)
+    for name in ("principal_jitter", "roll", "target_jitter"):
+        value = flag_values[f"camera_{name}"].value
+        if value is not None:
+            ranges[name] = value
+    return camera.VirtualCameras(**ranges)
 
 
 def data_kwargs(flag_values=flags.FLAGS):
@@ -122,9 +176,12 @@ def define_training_flags():
                          "Batches per epoch; 0 = one pass over the training windows.",
                          lower_bound=0)
     flags.DEFINE_float("learning_rate", 1e-3, "Initial Adam learning rate.", lower_bound=0.0)
-    flags.DEFINE_enum("lr_schedule", "constant", ["constant", "piecewise", "exponential"],
+    flags.DEFINE_enum("lr_schedule", "constant", training.SCHEDULES,
                       "piecewise: times lr_decay_rate at each of lr_decay_epochs; "
-                      "exponential: times lr_decay_rate every epoch.")
+                      "exponential: times lr_decay_rate every epoch; cosine: linear warm-up "
+                      "over lr_warmup_steps, then cosine decay to 0 at the last epoch's end.")
+    flags.DEFINE_integer("lr_warmup_steps", 0, "Warm-up steps of the cosine schedule.",
+                         lower_bound=0)
     flags.DEFINE_list("lr_decay_epochs", [], "Epochs where the piecewise schedule decays.")
     flags.DEFINE_float("lr_decay_rate", 0.1, "Decay factor of the schedule.", lower_bound=0.0)
     flags.DEFINE_bool("validate", True, "Validate on test-split windows after every epoch.")
@@ -146,9 +203,11 @@ def define_training_flags():
     flags.DEFINE_bool("sync_batch_norm", True,
                       "With several replicas, batch-norm statistics over the global batch, "
                       "so results do not depend on the device count.")
-    flags.DEFINE_bool("mixed_precision", False,
-                      "mixed_float16 compute for GPUs (variables, loss and outputs stay "
-                      "float32; dynamic loss scaling).")
+    flags.DEFINE_enum("precision", "float32", PRECISIONS,
+                      "Compute dtype policy. mixed_float16: GPUs with tensor cores (dynamic "
+                      "loss scaling); mixed_bfloat16: CPUs with AVX512-BF16/AMX and recent "
+                      "GPUs. Variables, loss and outputs stay float32.")
+    flags.DEFINE_bool("mixed_precision", False, "Shorthand for --precision=mixed_float16.")
     flags.DEFINE_bool("evaluate", True,
                       "After training, evaluate whole test sequences (evaluate.py's protocol).")
     flags.DEFINE_integer("eval_step", 5, "Sliding-window step of sequence evaluation.",
@@ -165,6 +224,20 @@ def define_training_flags():
                          lower_bound=0)
     flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0 silent, 1 progress bar, "
                          "2 one line per epoch.", lower_bound=0, upper_bound=2)
+
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+def precision_policy(flag_values=flags.FLAGS):
+    """The Keras dtype policy the flags ask for."""
+    if flag_values.mixed_precision:
+        if flag_values.precision not in ("float32", "mixed_float16"):
+            raise flags.ValidationError(
+                f"--mixed_precision means mixed_float16; it contradicts "
+                f"--precision={flag_values.precision}.")
+        return "mixed_float16"
+    return flag_values.precision
 
 
 def model_kwargs(flag_values=flags.FLAGS):

@@ -45,44 +45,44 @@ def motion_encoding(poses, interval, operator="cross"):
 
 @keras.saving.register_keras_serializable(package="tfpose")
 def motion_loss(y_true, y_pred, intervals=(8, 12, 16, 24), operator="cross"):
-    """UGCN's motion loss (Eq. 4), one value per example `[B]`.
+    """UGCN's motion loss (Eq. 4) divided by `T * J`, one value per example `[B]`.
 
-    For each interval `tau < T`: the mean over `t`, joints and encoding
-    components of `|m_pred - m_true|`; then the mean over those intervals.
-    Intervals with `tau >= T` are skipped; if all are, the loss is 0.
+    Eq. 4 sums, over the intervals `tau < T`, the frames `t = 1 .. T - tau`
+    and the joints, the l1 distance between the predicted and true motion
+    encodings (the sum of `|m_pred - m_true|` over the encoding's
+    components). Intervals with `tau >= T` contribute nothing. Dividing by
+    `T * J`, as `MotionLoss` divides Eq. 5, keeps `lambda` the paper's
+    relative weight while the loss's scale does not grow with the window.
     Works with a static or a dynamic number of frames.
-
-    (Eq. 4 sums an l1 distance over t, j and tau; averaging instead keeps
-    the scale independent of T and of the number of intervals.)
     """
     y_true = ops.convert_to_tensor(y_true)
     y_pred = ops.convert_to_tensor(y_pred, dtype=y_true.dtype)
-    frames = ops.shape(y_pred)[1]
-    batch = ops.shape(y_pred)[0]
+    shape = ops.shape(y_pred)
+    batch, frames = shape[0], shape[1]
     total = ops.zeros((batch,), y_pred.dtype)
-    valid = ops.zeros((), y_pred.dtype)
     for tau in intervals:
         tau = int(tau)
         if tau < 1:
             raise ValueError(f"Motion intervals must be >= 1, got {tau}.")
         if isinstance(frames, int) and tau >= frames:
-            continue  # statically known to be skipped
+            continue  # statically known to contribute nothing
         difference = ops.abs(
             motion_encoding(y_pred, tau, operator) - motion_encoding(y_true, tau, operator)
         )
-        # A mean written as sum / count so that an empty time axis (a
-        # dynamic T <= tau) gives 0 rather than NaN.
-        count = ops.cast(ops.size(difference) // ops.maximum(batch, 1), y_pred.dtype)
-        mean = ops.sum(ops.reshape(difference, (batch, -1)), axis=1) / ops.maximum(count, 1.0)
-        used = ops.cast(frames > tau, y_pred.dtype)
-        total = total + used * mean
-        valid = valid + used
-    return total / ops.maximum(valid, 1.0)
+        # A dynamic T <= tau gives an empty time axis, whose sum is 0.
+        total = total + ops.sum(ops.reshape(difference, (batch, -1)), axis=1)
+    return total / _frames_times_joints(y_pred)
+
+
+def _frames_times_joints(poses):
+    shape = ops.shape(poses)
+    return ops.cast(shape[1] * shape[2], poses.dtype)
 
 
 @keras.saving.register_keras_serializable(package="tfpose")
 def position_mse(y_true, y_pred):
-    """Eq. 5 per example: mean over frames and joints of `|s - s_gt|^2`."""
+    """Eq. 5 divided by `T * J` per example: the mean over frames and joints
+    of the squared joint error `|s - s_gt|^2`."""
     y_true = ops.convert_to_tensor(y_true)
     y_pred = ops.convert_to_tensor(y_pred, dtype=y_true.dtype)
     squared = ops.sum(ops.square(y_pred - y_true), axis=-1)
@@ -91,7 +91,18 @@ def position_mse(y_true, y_pred):
 
 @keras.saving.register_keras_serializable(package="tfpose")
 class MotionLoss(keras.losses.Loss):
-    """`L = L_p + weight * L_m` (Eq. 6).
+    """`L = (L_p + weight * L_m) / (T * J)` per example (Eq. 6).
+
+    `L_p` is Eq. 5 (`sum_t sum_j |s - s_gt|^2`) and `L_m` Eq. 4 (the sum over
+    intervals, frames and joints of the encodings' l1 distance), both as
+    the paper writes them, so `weight` is the paper's `lambda`. The common
+    division by frames and joints makes the position term alone the mean
+    squared joint error.
+
+    (Before 2026-12 the motion term was a mean over intervals and encoding
+    components rather than Eq. 4's sum, about 10x lighter at T = 96 with
+    the cross product: a run made then with `lambda` corresponds to
+    roughly `lambda / 10` now. See docs/RESULTS.md.)
 
     Args:
         weight: `lambda`, the weight of the motion term (1 in the paper;
@@ -99,7 +110,8 @@ class MotionLoss(keras.losses.Loss):
         intervals: motion intervals `tau` in frames.
         operator: `"cross"`, `"inner"` or `"subtract"`.
         position: `"mse"` (Eq. 5: squared joint error) or `"mpjpe"`
-            (Euclidean joint error).
+            (Euclidean joint error, VideoPose3D's loss), both averaged
+            over frames and joints.
         reduction, name, dtype: as for any `keras.losses.Loss`.
     """
 

@@ -33,15 +33,20 @@ def output_names(model):
 
 
 def build_model(name, model_kwargs, loss_kwargs, learning_rate, head_weight=0.1):
-    """A compiled model: Adam, `MotionLoss`, MPJPE / P-MPJPE / MPJVE metrics.
+    """A compiled model: Adam, `MotionLoss`, MPJPE / P-MPJPE / MPJVE metrics
+    (see `compile_model`)."""
+    if name not in MODELS:
+        raise ValueError(f"Unknown model {name!r}; expected one of {sorted(MODELS)}.")
+    return compile_model(MODELS[name](**model_kwargs), loss_kwargs, learning_rate, head_weight)
+
+
+def compile_model(model, loss_kwargs, learning_rate, head_weight=0.1):
+    """Compiles `model` with a new Adam, `MotionLoss` and pose metrics.
 
     A model with several outputs (DG-Net's multi-level supervision) gets
     the same loss on each, weighted 1 for `"network"` and `head_weight`
     (DG-Net's lambda) for the others, and metrics on `"network"` only.
     """
-    if name not in MODELS:
-        raise ValueError(f"Unknown model {name!r}; expected one of {sorted(MODELS)}.")
-    model = MODELS[name](**model_kwargs)
     names = output_names(model)
     loss = losses.MotionLoss(**loss_kwargs)
     if names is None:
@@ -118,8 +123,14 @@ def takes_intrinsics(model_kwargs):
 
 
 def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, stride, seed,
-                   flip, noise_std, steps_per_epoch=0, validation_steps=0, intrinsics=False):
+                   flip, noise_std, steps_per_epoch=0, validation_steps=0, intrinsics=False,
+                   cameras=None, body_scale=0.0, bone_scale=0.0):
     """The training stream, validation `tf.data` pipeline and steps per epoch.
+
+    With `cameras` (a `tfpose.camera.VirtualCameras`), training windows
+    come from the sequences' world-frame motion, each through its own
+    drawn camera (and body, with `body_scale` / `bone_scale`); otherwise
+    from their fixed views. Validation always uses the fixed views.
 
     Returns `(make_train, val_ds, steps)`: `make_train(start_step=0,
     input_context=None)` builds the endless, step-indexed training stream
@@ -127,7 +138,7 @@ def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, st
     `tf.distribute.InputContext`); an epoch is `steps` batches, one pass
     over the windows unless `steps_per_epoch` says otherwise.
     """
-    views = views_of(train_sequences)
+    views = views_of(train_sequences) if cameras is None else list(train_sequences)
     full_epoch = pipeline.steps_per_pass(views, num_frames=num_frames, batch_size=batch_size,
                                          stride=stride)
     if full_epoch < 1:
@@ -148,7 +159,8 @@ def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, st
         return pipeline.make_dataset(
             views, num_frames=num_frames, batch_size=batch_size, training=True, stride=stride,
             seed=seed, flip=flip, noise_std=noise_std, intrinsics=intrinsics,
-            endless=True, start_step=start_step, **shards)
+            endless=True, start_step=start_step, cameras=cameras, body_scale=body_scale,
+            bone_scale=bone_scale, **shards)
 
     val_ds = None
     if val_sequences:

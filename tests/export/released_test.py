@@ -41,3 +41,23 @@ def test_release_is_documented_and_small(release):
     assert saved < 20e6
     for file in release.glob("*.tflite"):
         assert file.stat().st_size < 20e6, file.name
+
+
+KERAS_RELEASES = [p for p in RELEASES if (p / "model.keras").exists()]
+
+
+@pytest.mark.parametrize("release", KERAS_RELEASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_release_keras_model_is_the_served_network(release):
+    import keras
+
+    import tfpose.models  # noqa: F401  (registers the layers)
+
+    model = keras.models.load_model(release / "model.keras")
+    window = saved_model.load_signature(release, saved_model.WINDOW)
+    spec = window.structured_input_signature[1]["keypoints_2d"]
+    x = np.random.default_rng(1).normal(scale=0.3, size=spec.shape).astype(np.float32)
+    served = next(iter(window(keypoints_2d=tf.constant(x)).values())).numpy()
+    output = model.predict(x, verbose=0)
+    if isinstance(output, dict):
+        output = output["network"]
+    np.testing.assert_allclose(output, served, atol=1e-4)

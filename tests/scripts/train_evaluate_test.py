@@ -44,11 +44,39 @@ def test_train_then_evaluate(tiny_run, tmp_path):
                    "--tflite=fp32,int8", "--calibration_windows=4"])
     assert result.returncode == 0, result.stderr[-3000:]
     for name in ("saved_model.pb", "model.tflite", "model_int8.tflite", "flags.cfg",
-                 "MODEL_CARD.md", "metrics.json"):
+                 "MODEL_CARD.md", "metrics.json", "model.keras"):
         assert (export / name).exists(), name
     card = (export / "MODEL_CARD.md").read_text()
     assert "serving_default" in card and "model_int8.tflite" in card
     assert f"{evaluated['average']['mpjpe']:.1f}" in card
+    # Each TFLite file is scored against the Keras model on the same views:
+    # fp32 reproduces it.
+    fp32_row = next(line for line in card.splitlines() if line.startswith("| `model.tflite`"))
+    cells = [c.strip() for c in fp32_row.strip("|").split("|")]
+    assert cells[1] == "fp32" and abs(float(cells[4])) < 0.05, fp32_row
+    assert "model_int8.tflite` | int8 |" in card
+    # The Keras model ships for fine-tuning: it loads without warnings,
+    # predicts as the run's model, and trains with the loss the card names.
+    import warnings
+
+    import keras
+    import numpy as np
+
+    import tfpose.models  # noqa: F401  (registers the layers)
+    from tfpose import losses, metrics
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        shipped = keras.models.load_model(export / "model.keras")
+    original = keras.models.load_model(run / "model.keras", compile=False)
+    x = np.random.default_rng(0).normal(scale=0.3, size=(2, 16, 17, 2)).astype(np.float32)
+    np.testing.assert_allclose(shipped.predict(x, verbose=0), original.predict(x, verbose=0),
+                               atol=1e-6)
+    assert "losses.MotionLoss(weight=0.0, intervals=[2, 4]" in card
+    shipped.compile(keras.optimizers.Adam(1e-4), loss=losses.MotionLoss(intervals=[2, 4]),
+                    metrics=metrics.pose_metrics())
+    history = shipped.fit(x, np.zeros((2, 16, 17, 3), np.float32), epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
     for lifter in (export, export / "model.tflite"):
         result = _run(["scripts/evaluate.py", f"--flagfile={run / 'flags.cfg'}",
                        f"--lifter={lifter}", f"--output_json={tmp_path / 'lifter.json'}"])

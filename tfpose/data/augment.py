@@ -1,4 +1,5 @@
-"""On-the-fly augmentation in the graph: horizontal flips and 2D noise."""
+"""On-the-fly augmentation in the graph: horizontal flips, 2D noise and
+bone-length scaling."""
 
 import numpy as np
 import tensorflow as tf
@@ -59,3 +60,51 @@ def add_noise(keypoints_2d, std, seed):
     """Adds Gaussian noise of `std` (normalised units) to 2D keypoints."""
     noise = tf.random.stateless_normal(tf.shape(keypoints_2d), seed, stddev=std)
     return keypoints_2d + tf.cast(noise, keypoints_2d.dtype)
+
+
+def bone_factors(uniform, body_scale, bone_scale, skeleton=skeleton_lib.H36M):
+    """Per-joint length factors `[N, J]` of the bone to each joint's parent.
+
+    Args:
+        uniform: `[N, J + 1]` numbers in [0, 1): column 0 draws the body's
+            overall scale, column `1 + j` the bone ending at joint `j`.
+        body_scale: the overall scale is uniform in `1 +- body_scale`.
+        bone_scale: each bone's own factor is uniform in `1 +- bone_scale`;
+            left and right bones share theirs, so bodies stay symmetric.
+    """
+    uniform = tf.convert_to_tensor(uniform, tf.float32)
+    side = np.minimum(np.arange(skeleton.num_joints), skeleton.flip_permutation())
+    body = 1.0 + body_scale * (2.0 * uniform[:, :1] - 1.0)
+    bones = 1.0 + bone_scale * (2.0 * tf.gather(uniform[:, 1:], side, axis=1) - 1.0)
+    return body * bones
+
+
+def scale_bones(poses, factors, skeleton=skeleton_lib.H36M):
+    """Poses `[..., J, 3]` with each bone's length times `factors` `[..., J]`.
+
+    Bone `j` joins joint `j` to its parent; the root keeps its position and
+    every bone its direction, so the pose and its motion are the same, on
+    another body. (`factors` at the root are ignored.)
+    """
+    poses = tf.convert_to_tensor(poses)
+    factors = tf.convert_to_tensor(factors, poses.dtype)
+    # Joint by joint from the root, elementwise (no matrix product), so a
+    # window's result does not depend on the batch it is computed in.
+    order = _topological_order(skeleton)
+    joints = {skeleton.root: poses[..., skeleton.root, :]}
+    for joint in order[1:]:
+        parent = skeleton.parents[joint]
+        bone = poses[..., joint, :] - poses[..., parent, :]
+        joints[joint] = joints[parent] + factors[..., joint, None] * bone
+    return tf.stack([joints[j] for j in range(skeleton.num_joints)], axis=-2)
+
+
+def _topological_order(skeleton):
+    """Joints with every parent before its children, the root first."""
+    order, pending = [skeleton.root], [skeleton.root]
+    while pending:
+        parent = pending.pop(0)
+        children = [j for j, p in enumerate(skeleton.parents) if p == parent]
+        order += children
+        pending += children
+    return order

@@ -5,6 +5,10 @@ normalised 2D input and root-relative camera-frame 3D targets in metres;
 with `intrinsics=True` (models with DG-Net's balanced output) the input is
 the pair `(keypoints_2d, intrinsics [B, 4])`, the camera's normalised
 `(f_x, f_y, c_x, c_y)`.
+Training windows either come from fixed camera views, or (`cameras=`) from
+world-frame 3D motion seen by a virtual camera drawn afresh for every
+window, inside the graph.
+
 The input is a plain tensor rather than a `{"keypoints_2d": ...}` dict
 because the models have that one input, and Keras 3 warns when a
 single-input Functional model receives a dict (and serving signatures name
@@ -16,6 +20,7 @@ import tensorflow as tf
 
 from tfpose import skeleton as skeleton_lib
 from tfpose.data import augment, windows
+from tfpose.data.sequence import Sequence, check_poses
 
 
 def view_arrays(views, root=0, intrinsics=False):
@@ -47,10 +52,29 @@ def _as_arrays(views, intrinsics):
     return views
 
 
+def world_arrays(sequences, root=0):
+    """World-frame 3D `[T, J, 3]` float32 of `Sequence`s (or arrays)."""
+    if not len(sequences):
+        raise ValueError("No sequences to make windows from.")
+    return [check_poses(s.poses_3d if isinstance(s, Sequence) else s, 3, "poses_3d")
+            for s in sequences]
+
+
+def _length(item):
+    if isinstance(item, tuple):
+        return len(item[0])
+    if isinstance(item, Sequence):
+        return item.num_frames
+    if isinstance(item, np.ndarray):
+        return len(item)
+    return len(item.keypoints_2d)
+
+
 def steps_per_pass(views, *, num_frames, batch_size, stride=1, padding="same"):
-    """Training batches in one pass over the windows of `views` (the last
-    partial batch is dropped, so that shapes stay static)."""
-    lengths = [len(v[0]) if isinstance(v, tuple) else len(v.keypoints_2d) for v in views]
+    """Training batches in one pass over the windows of `views` (or of
+    sequences; the last partial batch is dropped, so that shapes stay
+    static)."""
+    lengths = [_length(v) for v in views]
     count = sum(len(windows.window_starts(n, num_frames, stride, padding)) for n in lengths)
     return count // batch_size
 
@@ -73,6 +97,9 @@ def make_dataset(
     num_shards=1,
     shard_index=0,
     per_replica_batch_size=None,
+    cameras=None,
+    body_scale=0.0,
+    bone_scale=0.0,
 ):
     """Windows of `num_frames` frames from camera views, batched.
 
@@ -88,9 +115,18 @@ def make_dataset(
     single-process run: the union of the shards' batches at step `g` is
     global batch `g`.
 
+    With `cameras` (training only), `views` are world-frame motions
+    (`Sequence`s or `[T, J, 3]` arrays), and every training window is seen
+    through its own virtual camera drawn from that distribution (and, with
+    `body_scale` / `bone_scale`, on a body of other proportions). A
+    window's camera and body are drawn with its flip coin: they depend on
+    `(seed, pass, position in the pass)` only, so resumed and sharded runs
+    see the same cameras as an uninterrupted one.
+
     Args:
         views: list of `tfpose.data.View` (or `(keypoints_2d, poses_3d)`
-            array pairs, 3D already root-relative).
+            array pairs, 3D already root-relative); with `cameras`, list of
+            `Sequence` (or world poses `[T, J, 3]`).
         num_frames: window length `T`.
         batch_size: the global batch size.
         training: endless seeded stream with augmentation, whole batches only.
@@ -114,6 +150,12 @@ def make_dataset(
         per_replica_batch_size: training: size of the yielded batches;
             default `batch_size // num_shards`. Consecutive batches of a
             shard go to its local replicas.
+        cameras: training: a `tfpose.camera.VirtualCameras` to draw a
+            camera for every window from; `None` takes the views as given.
+        body_scale, bone_scale: with `cameras`: overall body size and each
+            bone's length (left and right alike) are scaled by factors
+            uniform in `1 +- body_scale` and `1 +- bone_scale` per window
+            (`tfpose.data.augment.bone_factors`).
 
     Returns:
         a `tf.data.Dataset` of `(keypoints_2d, poses_3d)`, or of
@@ -125,22 +167,46 @@ def make_dataset(
         )
     if noise_std < 0:
         raise ValueError(f"`noise_std` must be >= 0, got {noise_std}.")
-    items = _as_arrays(views, intrinsics)
-    if intrinsics:
-        # Per-frame copies, so windows pad and index them like the poses.
-        items = [(x, y, np.broadcast_to(k, (len(x), 4)).astype(np.float32))
-                 for x, y, k in items]
-    columns, starts = windows.concatenate(items, num_frames, stride, padding)
-    keypoints, poses = tf.constant(columns[0]), tf.constant(columns[1])
-    cameras = tf.constant(columns[2]) if intrinsics else None
+    if cameras is None and (body_scale or bone_scale):
+        raise ValueError("`body_scale` and `bone_scale` need world-frame motion: pass `cameras`.")
+    if not 0 <= body_scale < 1 or not 0 <= bone_scale < 1:
+        raise ValueError(
+            f"`body_scale` and `bone_scale` must be in [0, 1), got {body_scale}, {bone_scale}.")
+    if cameras is not None:
+        if not training:
+            raise ValueError("Drawn cameras are for training; evaluate on fixed views.")
+        world, _ = windows.concatenate(world_arrays(views), num_frames, stride, padding)
+        world = tf.constant(world)
+        starts = windows.concatenate([np.zeros((_length(v), 1)) for v in views],
+                                     num_frames, stride, padding)[1]
+    else:
+        items = _as_arrays(views, intrinsics)
+        if intrinsics:
+            # Per-frame copies, so windows pad and index them like the poses.
+            items = [(x, y, np.broadcast_to(k, (len(x), 4)).astype(np.float32))
+                     for x, y, k in items]
+        columns, starts = windows.concatenate(items, num_frames, stride, padding)
+        keypoints, poses = tf.constant(columns[0]), tf.constant(columns[1])
+        fixed_intrinsics = tf.constant(columns[2]) if intrinsics else None
     offsets = tf.range(num_frames, dtype=tf.int64)
+    num_joints = skeleton.num_joints
+    draws = 0 if cameras is None else cameras.NUM_DRAWS + num_joints + 1
+    aims = 0 if cameras is None or not cameras.target_jitter else cameras.NUM_AIM_DRAWS
 
     def gather(batch_starts):
         index = batch_starts[:, None] + offsets[None, :]
         x = tf.gather(keypoints, index)
         y = tf.gather(poses, index)
-        k = tf.gather(cameras, batch_starts) if intrinsics else None
+        k = tf.gather(fixed_intrinsics, batch_starts) if intrinsics else None
         return x, y, k
+
+    def seen_window(start, coin, position, uniform):
+        # One window at a time, so that its numbers never depend on the batch
+        # it joins (kernels round differently at other sizes): every shard of
+        # a distributed run computes what one device computes.
+        x, y, k = view_windows(tf.gather(world, start + offsets)[None], uniform[None], cameras,
+                               body_scale, bone_scale, skeleton)
+        return x[0], y[0], k[0], coin, position
 
     def pack(x, y, k):
         return ((x, k), y) if intrinsics else (x, y)
@@ -181,8 +247,16 @@ def make_dataset(
                                                          seed=key)[:windows_per_pass]
         coins = augment.flip_coin(windows_per_pass, key + [0, 2**40])
         positions = number * windows_per_pass + tf.range(windows_per_pass, dtype=tf.int64)
-        ds = tf.data.Dataset.from_tensor_slices((tf.gather(starts, order), coins, positions))
+        # Every window's camera and body, drawn with the pass like its coin.
+        uniform = tf.random.stateless_uniform([windows_per_pass, draws], key + [0, 2**41])
+        if aims:  # drawn apart, so the other draws stay those of a run without aims
+            uniform = tf.concat([uniform, tf.random.stateless_uniform(
+                [windows_per_pass, aims], key + [0, 2**42])], axis=1)
+        ds = tf.data.Dataset.from_tensor_slices(
+            (tf.gather(starts, order), coins, positions, uniform))
         ds = ds.skip(skip * batch_size).shard(num_shards, shard_index)
+        if cameras is not None:
+            ds = ds.map(seen_window, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return ds.batch(per_replica, drop_remainder=True)
 
     if endless:
@@ -196,8 +270,12 @@ def make_dataset(
         plan = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1).map(
             lambda p: (p, tf.constant(0, tf.int64)))
 
-    def augmented(batch_starts, coins, positions):
-        x, y, k = gather(batch_starts)
+    def augmented(*batch):
+        if cameras is None:
+            batch_starts, coins, positions, _ = batch
+            x, y, k = gather(batch_starts)
+        else:
+            x, y, k, coins, positions = batch
         if flip:
             x, y = augment.flip_where(coins, x, y, skeleton=skeleton)
             if intrinsics:
@@ -212,6 +290,41 @@ def make_dataset(
             steps * (batch_size // per_replica) // num_shards))
     ds = ds.map(augmented, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def view_windows(poses_world, uniform, cameras, body_scale=0.0, bone_scale=0.0,
+                 skeleton=skeleton_lib.H36M):
+    """World-frame windows `[N, T, J, 3]` seen by cameras drawn from `uniform`.
+
+    Args:
+        poses_world: `[N, T, J, 3]` metres, +Z up.
+        uniform: `[N, cameras.NUM_DRAWS + J + 1]` numbers in [0, 1): the
+            camera's draws, then the body's (`augment.bone_factors`), then
+            with `cameras.target_jitter` `cameras.NUM_AIM_DRAWS` more for
+            the point the camera looks at.
+        cameras: a `tfpose.camera.VirtualCameras`.
+        body_scale, bone_scale: see `make_dataset`.
+
+    Returns:
+        `(keypoints_2d [N, T, J, 2], poses_3d [N, T, J, 3], intrinsics [N, 4])`:
+        normalised 2D, root-relative camera-frame 3D, normalised intrinsics.
+    """
+    root = skeleton.root
+    body_draws = cameras.NUM_DRAWS + skeleton.num_joints + 1
+    if body_scale or bone_scale:
+        factors = augment.bone_factors(uniform[:, cameras.NUM_DRAWS : body_draws], body_scale,
+                                       bone_scale, skeleton)
+        poses_world = augment.scale_bones(poses_world, factors[:, None], skeleton)
+    # Each window is framed around its mean root position (or near it).
+    target = tf.reduce_mean(poses_world[:, :, root], axis=1)
+    if cameras.target_jitter:
+        target = cameras.aim(target, uniform[:, body_draws:])
+    radius = tf.reduce_max(tf.norm(poses_world - target[:, None, None], axis=-1), axis=[1, 2])
+    rotation, position, focal, center = cameras.draw(
+        uniform[:, : cameras.NUM_DRAWS], target, radius)
+    x, y = cameras.view(poses_world, rotation, position, focal, center)
+    y = y - y[:, :, root : root + 1]
+    return x, y, cameras.normalized_intrinsics(focal, center)
 
 
 def make_sequence_dataset(views, intrinsics=False):

@@ -8,7 +8,10 @@ from tfpose.export import saved_model
 STREAM_TFLITE = "stream.tflite"
 
 
-def _virtual_camera_text():
+MODEL_NAMES = {"ugcn": "UGCN", "dgnet": "DG-Net", "tcn": "TCN (VideoPose3D)"}
+
+
+def _fixed_camera_text():
     from tfpose import camera
 
     d = {k: v.default for k, v in inspect.signature(camera.random_cameras).parameters.items()
@@ -18,6 +21,42 @@ def _virtual_camera_text():
             f"{d['focal_length'][0]:g}-{d['focal_length'][1]:g} px on "
             f"{d['image_size'][0]}x{d['image_size'][1]} images, no lens distortion, "
             "ground-truth 2D (no detector noise)")
+
+
+def _drawn_camera_text(flag_values):
+    """The training windows' camera and body distribution, from the run's flags."""
+    from tfpose import camera
+
+    ranges = {}
+    for name in ("distance", "height", "azimuth", "focal_length", "image_size"):
+        value = flag_values.get(f"camera_{name}")
+        if value:
+            ranges[name] = tuple(float(v) for v in value)
+    for name in ("principal_jitter", "roll", "target_jitter"):
+        if flag_values.get(f"camera_{name}") is not None:
+            ranges[name] = flag_values[f"camera_{name}"]
+    c = camera.VirtualCameras(**ranges)
+    text = (f"a new virtual camera for every training window, {c.distance[0]:g}-"
+            f"{c.distance[1]:g} m from the subject (farther where needed to keep the whole "
+            f"body in the image), {c.height[0]:g}-{c.height[1]:g} m high, azimuth "
+            f"{c.azimuth[0]:g}-{c.azimuth[1]:g} degrees, focal length "
+            f"{c.focal_length[0]:g}-{c.focal_length[1]:g} px on {c.image_size[0]:g}x"
+            f"{c.image_size[1]:g} images, principal point within {c.principal_jitter:g} px of "
+            f"the centre, roll within {c.roll:g} degrees, looking at a point within "
+            f"{c.target_jitter:g} m of the subject's hips, no lens distortion")
+    body, bone = flag_values.get("body_scale") or 0, flag_values.get("bone_scale") or 0
+    if body or bone:
+        text += (f"; bodies rescaled by up to {100 * body:g}% and each bone by up to "
+                 f"{100 * bone:g}%")
+    noise = flag_values.get("noise_std") or 0
+    return text + (f"; ground-truth 2D with Gaussian noise of {noise:g} normalised units "
+                   f"({noise * 500:g} px at 1000 px width)" if noise else
+                   "; ground-truth 2D (no detector noise)")
+
+
+def _camera_text(flag_values):
+    fresh = flag_values.get("training_cameras") in ("fresh", "auto")
+    return _drawn_camera_text(flag_values) if fresh else _fixed_camera_text()
 
 DATA_LICENSES = {
     "hdm05": "HDM05 motion capture (Mueller et al., Universitaet Bonn), CC BY-SA 3.0: "
@@ -44,30 +83,38 @@ def _metrics_table(metrics):
 
 
 def render(*, name, version, model, parameters, flag_values, protocol, step, flip,
-           with_intrinsics, metrics=None, metrics_command=None, tflite_files=None, lookahead=0,
-           stream=None):
+           with_intrinsics, metrics=None, metrics_command=None, tflite_files=None,
+           tflite_accuracy=None, keras_file=None, loss_kwargs=None, lookahead=0, stream=None):
     """Markdown text of the card. `flag_values`: the run's resolved flags
     (`{name: value}`); `tflite_files`: `{file name: (quantisation, bytes)}`;
-    `stream`: `(window frames, lookahead)` of the `stream` signature, or
-    `None` without one."""
+    `tflite_accuracy`: `{"reference": summary, "views": text, file name:
+    summary}` of each TFLite file against the Keras model on the same test
+    views (`tfpose.evaluation` summaries in mm); `keras_file`: the trained
+    Keras model's file name, if the export holds it, and `loss_kwargs` the
+    run's `MotionLoss` arguments; `stream`: `(window frames, lookahead)`
+    of the `stream` signature, or `None` without one."""
     dataset = flag_values.get("dataset", "?")
+    fresh = flag_values.get("training_cameras") in ("fresh", "auto")
+    seen = (f", training actors only, each training window through its own virtual camera"
+            if fresh else
+            f", training actors only, seen through {flag_values.get('num_cameras')} random "
+            f"virtual cameras per take (seed {flag_values.get('camera_seed')})")
     lines = [
         f"# tfpose {model} `{name}`, version {version}",
         "",
-        f"A {model.upper() if model == 'ugcn' else 'DG-Net'} 2D-to-3D human pose lifter "
+        f"A {MODEL_NAMES.get(model, model)} 2D-to-3D human pose lifter "
         f"({parameters:,} parameters), trained with tfpose (`python scripts/train.py "
         f"--flagfile=flags.cfg`; `flags.cfg` beside this card holds every setting).",
         "",
         "## Training data",
         "",
         f"Dataset `{dataset}`" + (
-            f", training actors only, seen through {flag_values.get('num_cameras')} random "
-            f"virtual cameras per take (seed {flag_values.get('camera_seed')}), resampled to "
-            f"{flag_values.get('fps')} fps" if dataset == "hdm05" else "") + ".",
+            f"{seen}, resampled to {flag_values.get('fps')} fps" if dataset == "hdm05"
+            else "") + ".",
         "",
         DATA_LICENSES.get(dataset, ""),
         "",
-        ("What the model has seen: " + _virtual_camera_text() + ". Inputs far from this "
+        ("What the model has seen: " + _camera_text(flag_values) + ". Inputs far from this "
          "(other fields of view, subjects much nearer or farther, noisy detections) are "
          "outside its training distribution." if dataset in ("hdm05", "synthetic") else ""),
         "",
@@ -122,13 +169,40 @@ def render(*, name, version, model, parameters, flag_values, protocol, step, fli
         f"`http://localhost:8501/v1/models/{name}:predict`.",
         "",
     ]
+    if keras_file:
+        loss = ", ".join(f"{k}={v!r}" for k, v in (loss_kwargs or {}).items())
+        lines += ["## Fine-tuning", "",
+                  f"`{keras_file}` is the trained Keras model (float32, not compiled). "
+                  "To fine-tune it on your own data with the loss it was trained with:", "",
+                  "```python", "import keras", "import tfpose.models  # registers the layers",
+                  "from tfpose import losses, metrics", "",
+                  f'model = keras.models.load_model("{name}/{version}/{keras_file}")',
+                  f"model.compile(keras.optimizers.Adam(1e-4), loss=losses.MotionLoss({loss}),",
+                  "              metrics=metrics.pose_metrics())",
+                  "model.fit(train_ds, epochs=5)  # datasets from tfpose.data.pipeline",
+                  "```", ""]
     if tflite_files:
-        lines += ["## TFLite", "", "| file | quantisation | size |", "|---|---|---|"]
+        accuracy = tflite_accuracy or {}
+        reference = accuracy.get("reference", {}).get("average", {})
+        lines += ["## TFLite", ""]
+        if reference:
+            lines += [f"Accuracy of each file on {accuracy.get('views', 'the test views')} "
+                      f"(average over actions, mm), against the Keras model's "
+                      f"{reference['mpjpe']:.1f} mm MPJPE on the same views:", ""]
+        lines += ["| file | quantisation | size | MPJPE | change | P-MPJPE | MPJVE |",
+                  "|---|---|---|---|---|---|---|"]
         for file_name, (quantization, size) in sorted(tflite_files.items()):
-            lines.append(f"| `{file_name}` | {quantization} | {size / 1e6:.2f} MB |")
+            values = accuracy.get(file_name, {}).get("average", {})
+            if values and reference:
+                scores = (f"{values['mpjpe']:.1f} | {values['mpjpe'] - reference['mpjpe']:+.2f}"
+                          f" | {values['p_mpjpe']:.1f} | {values.get('mpjve', float('nan')):.2f}")
+            else:
+                scores = "not measured | | |"
+            lines.append(f"| `{file_name}` | {quantization} | {size / 1e6:.2f} MB | {scores} |")
         lines += ["", "Builtin ops only, batch 1, any number of frames (resize the input); "
                   f"`{STREAM_TFLITE}`, if present, is the `{saved_model.STREAM}` signature "
-                  "(fixed shapes). Run with `ai-edge-litert`.", ""]
+                  "(fixed shapes; not scored here: it is tested equal to the Keras "
+                  "model's stream). Run with `ai-edge-litert`.", ""]
     lines += ["## Accuracy", ""]
     if metrics:
         lines += [

@@ -99,8 +99,8 @@ def write(model, directory, **protocol):
 
 
 def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite_files=None,
-           representative_data=None, extra_files=None, overwrite=False, lookahead=0,
-           stream_lookahead=None, stream_tflite=None):
+           representative_data=None, extra_files=None, overwrite=False, check_tflite=None,
+           lookahead=0, stream_lookahead=None, stream_tflite=None):
     """Writes the SavedModel, its TFLite conversions and extra files to
     `export_dir`, all or nothing: everything goes to a temporary directory
     beside it, renamed into place at the end.
@@ -118,8 +118,12 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
         representative_data: calibration inputs for `"int8"`.
         extra_files: `{name: bytes or str}`, or a callable taking
             `{file name: (quantisation, size in bytes)}` of the TFLite
-            files and returning such a dict (e.g. a model card).
+            files (and, with `check_tflite`, `{file name: its result}`)
+            and returning such a dict (e.g. a model card).
         overwrite: replace an existing `export_dir`.
+        check_tflite: optional callable `(file name, flatbuffer) -> result`
+            run on every converted file before anything is written (e.g.
+            its accuracy, for the model card).
 
     Returns:
         `{file name: (quantisation, size in bytes)}` of the TFLite files.
@@ -135,7 +139,7 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
     try:
         write(model, temporary, num_frames=num_frames, protocol=protocol, step=step, flip=flip,
               lookahead=lookahead, stream_lookahead=stream_lookahead)
-        converted = {}
+        converted, checks = {}, {}
         if stream_tflite:
             if stream_lookahead is None:
                 raise ValueError("`stream_tflite` needs `stream_lookahead`.")
@@ -151,8 +155,11 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
             with open(os.path.join(temporary, name), "wb") as f:
                 f.write(flatbuffer)
             converted[name] = (quantization, len(flatbuffer))
+            if check_tflite is not None:
+                checks[name] = check_tflite(name, flatbuffer)
         if callable(extra_files):
-            extra_files = extra_files(converted)
+            extra_files = extra_files(converted, checks) if check_tflite else extra_files(
+                converted)
         for name, content in (extra_files or {}).items():
             mode = "wb" if isinstance(content, bytes) else "w"
             with open(os.path.join(temporary, name), mode) as f:
