@@ -14,6 +14,16 @@ With `memory` in --measure, the peak memory of each measured workload
 taken in a fresh process (this script
 again, with --memory_probe), so one workload's peak does not hide
 another's. `scripts/benchmark_suite.py` runs the documented comparison.
+
+Live lifting (opt-in, not in the default --measure): `streaming` times
+`tfpose.streaming.StreamingLifter.push` frame by frame (p50/p99 over
+--stream_frames frames) on --stream_backends, causal with --lookahead;
+`stream_memory` samples resident memory along a --stream_memory_frames
+stream:
+
+    python scripts/benchmark.py --flagfile=configs/ugcn_hdm05.cfg \
+        --checkpoint=runs/ugcn_hdm05/model.keras --measure=streaming,stream_memory \
+        --lookahead=0 --output_json=ugcn_stream.json
 """
 
 import json
@@ -31,6 +41,7 @@ from tfpose import flags as tfpose_flags
 from tfpose.models import MODELS, inference_model
 
 MEASUREMENTS = ("sequence", "windows", "latency", "training", "flops", "memory")
+STREAM_MEASUREMENTS = ("streaming", "stream_memory")
 PROBES = ("sequence", "sequence_in_graph", "windows", "training")
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A .keras model to time instead.")
@@ -43,6 +54,16 @@ _MEASURE = flags.DEFINE_list("measure", list(MEASUREMENTS),
                               f"What to measure, from {list(MEASUREMENTS)}.")
 _BACKENDS = flags.DEFINE_list("backends", list(benchmark.BACKENDS),
                               f"Batch-1 latency backends, from {list(benchmark.BACKENDS)}.")
+_STREAM_FRAMES = flags.DEFINE_integer("stream_frames", 2000,
+                                     "Timed frames of the streaming measurement.", lower_bound=1)
+_STREAM_BACKENDS = flags.DEFINE_list(
+    "stream_backends", list(benchmark.STREAM_BACKENDS),
+    f"StreamingLifter backends, from {list(benchmark.STREAM_BACKENDS)}.")
+_STREAM_MEMORY_FRAMES = flags.DEFINE_integer(
+    "stream_memory_frames", 100_000, "Frames of the stream_memory measurement.", lower_bound=1)
+_STREAM_MEMORY_BACKEND = flags.DEFINE_enum(
+    "stream_memory_backend", "tflite_1_thread", benchmark.STREAM_BACKENDS,
+    "The backend of the stream_memory measurement.")
 _MEMORY_PROBE = flags.DEFINE_enum("memory_probe", None, PROBES,
                                   "Internal: run one workload once and print its memory.")
 _OUTPUT_JSON = flags.DEFINE_string("output_json", None, "Where to write the results.")
@@ -73,11 +94,12 @@ def _workload(name, model, protocol, num_frames, repeats, warmup):
     if name == "sequence":  # SequenceLifter (evaluation, lift.py)
         return {f"flip_{flip}".lower(): benchmark.sequence_lifting(
             model, num_frames, protocol, length=_SEQUENCE_FRAMES.value, flip=flip,
-            repeats=repeats, step=FLAGS.eval_step, warmup=warmup) for flip in (True, False)}
+            repeats=repeats, step=FLAGS.eval_step, warmup=warmup, lookahead=FLAGS.lookahead)
+            for flip in (True, False)}
     if name == "sequence_in_graph":  # the SavedModel's serving_default
         return benchmark.sequence_lifting_in_graph(
             model, num_frames, protocol, length=_SEQUENCE_FRAMES.value, flip=True,
-            repeats=repeats, step=FLAGS.eval_step, warmup=warmup)
+            repeats=repeats, step=FLAGS.eval_step, warmup=warmup, lookahead=FLAGS.lookahead)
     if name == "windows":
         frames = benchmark.window_frames(model, FLAGS.num_frames)
         return benchmark.window_throughput(model, frames, batch=_WINDOW_BATCH.value,
@@ -120,7 +142,9 @@ def main(argv):
     del argv
     try:
         benchmark.check_choices("backends", _BACKENDS.value, benchmark.BACKENDS)
-        benchmark.check_choices("measure", _MEASURE.value, MEASUREMENTS)
+        benchmark.check_choices("measure", _MEASURE.value, MEASUREMENTS + STREAM_MEASUREMENTS)
+        benchmark.check_choices("stream_backends", _STREAM_BACKENDS.value,
+                                benchmark.STREAM_BACKENDS)
     except ValueError as error:
         raise app.UsageError(str(error)) from None
     if _MEMORY_PROBE.value:
@@ -141,6 +165,7 @@ def main(argv):
         "num_frames": FLAGS.num_frames, "window_frames": benchmark.window_frames(
             model, FLAGS.num_frames),
         "protocol": protocol, "step": FLAGS.eval_step, "sequence_frames": _SEQUENCE_FRAMES.value,
+        "lookahead": FLAGS.lookahead, "flip": FLAGS.eval_flip,
         "repeats": _REPEATS.value,
         "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
         "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
@@ -152,7 +177,7 @@ def main(argv):
         results["matmul_gflops"] = benchmark.matmul_gflops()
         results["flops"] = {f"flip_{flip}".lower(): benchmark.sequence_cost(
             model, num_frames, protocol, step=FLAGS.eval_step, flip=flip,
-            length=_SEQUENCE_FRAMES.value) for flip in (True, False)}
+            length=_SEQUENCE_FRAMES.value, lookahead=FLAGS.lookahead) for flip in (True, False)}
     for name in ("sequence", "windows", "training"):
         if name in measure:
             results[name] = _workload(name, model, protocol, num_frames, _REPEATS.value, 2)
@@ -162,6 +187,15 @@ def main(argv):
     if "latency" in measure:
         results["latency"] = benchmark.latency(model, num_frames, _BACKENDS.value,
                                                repeats=4 * _REPEATS.value)
+    if "streaming" in measure:
+        results["streaming"] = benchmark.streaming_latency(
+            model, FLAGS.num_frames, _STREAM_BACKENDS.value, frames=_STREAM_FRAMES.value,
+            lookahead=FLAGS.lookahead, flip=FLAGS.eval_flip)
+    if "stream_memory" in measure:
+        results["stream_memory"] = benchmark.streaming_memory(
+            model, FLAGS.num_frames, _STREAM_MEMORY_BACKEND.value,
+            frames=_STREAM_MEMORY_FRAMES.value, lookahead=FLAGS.lookahead,
+            flip=FLAGS.eval_flip)
     if "memory" in measure:  # the peaks of the measured workloads, or of all
         workloads = measure if measure & {"sequence", "windows", "training"} else set(PROBES)
         results["memory"] = {name: _memory(name) for name in PROBES

@@ -9,6 +9,15 @@ with the model's protocol (UGCN: sliding windows of --num_frames frames and
 step --eval_step, averaging the overlapping predictions; DG-Net: a window
 around every frame), with flip test-time augmentation (--eval_flip), and reports MPJPE, P-MPJPE, N-MPJPE and MPJVE (mm), PCK@150mm
 and AUC (%), per action and overall, on stdout and as JSON.
+
+Live lifting's accuracy: --eval_protocol=causal --lookahead=L (each frame from
+the window ending L frames after it). Absolute 3D: --camera_space adds the
+root position error, its depth error, the camera-space MPJPE and the root
+error after smoothing (mm), with the true intrinsics or --focal_scale times
+the true focal length:
+
+    python scripts/evaluate.py --flagfile=runs/ugcn_hdm05/flags.cfg \
+        --eval_protocol=causal --lookahead=0 --camera_space --focal_scale=1.2
 """
 
 import os
@@ -27,11 +36,23 @@ _OUTPUT_JSON = flags.DEFINE_string(
 _SPLIT = flags.DEFINE_enum("split", "test", ["train", "test"], "Which split to evaluate.")
 _LIFTER = flags.DEFINE_string(
     "lifter", None, "Evaluate an exported model instead of a checkpoint: a SavedModel "
-    "directory (serving_default) or a .tflite file; the protocol is the one built into it.")
+    "directory (serving_default) or a .tflite file; the protocol is the one built into it "
+    "(--eval_protocol=causal: the export's stream signature, or stream.tflite).")
+_CAMERA_SPACE = flags.DEFINE_bool(
+    "camera_space", False, "Also score absolute 3D in camera space: the root solved in closed "
+    "form from the prediction, the 2D and the intrinsics (tfpose.camera_space).")
+_FOCAL_SCALE = flags.DEFINE_float(
+    "focal_scale", 1.0, "The focal length the camera-space solve is given, times the true "
+    "one (1.2: 20% off).", lower_bound=1e-3)
 _VIEWS = flags.DEFINE_integer(
     "views_per_sequence", 0, "Evaluate only the first N camera views of each sequence "
     "(0: all), e.g. to compare slow exported variants on a subset.", lower_bound=0)
 FLAGS = flags.FLAGS
+
+
+def _keys():
+    keys = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "pck", "auc")
+    return keys + (evaluation.CAMERA_SPACE_KEYS if _CAMERA_SPACE.value else ())
 
 
 def main(argv):
@@ -44,12 +65,14 @@ def main(argv):
         from tfpose import lifters
 
         summary = evaluation.to_millimetres(evaluation.evaluate_sequences(
-            lifters.load_lifter(_LIFTER.value), sequences))
+            lifters.load_lifter(_LIFTER.value, protocol=FLAGS.eval_protocol,
+                                lookahead=FLAGS.lookahead),
+            sequences, camera_space=_CAMERA_SPACE.value,
+            focal_scale=_FOCAL_SCALE.value))
         summary["lifter"] = _LIFTER.value
         summary["split"] = _SPLIT.value
         summary["views_per_sequence"] = _VIEWS.value
-        print(evaluation.format_table(summary, ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "pck",
-                                                "auc")))
+        print(evaluation.format_table(summary, _keys()))
         if _OUTPUT_JSON.value:
             fileio.write_json(_OUTPUT_JSON.value, summary)
             print(f"wrote {_OUTPUT_JSON.value}")
@@ -62,16 +85,25 @@ def main(argv):
     if not os.path.exists(checkpoint):
         raise app.UsageError(f"Checkpoint not found: {checkpoint}")
     model = keras.models.load_model(checkpoint, compile=False)
-    summary = runner.evaluate_model(model, sequences, FLAGS.num_frames, FLAGS.eval_step,
-                                    FLAGS.eval_flip,
-                                    protocol=runner.eval_protocol(FLAGS.model,
-                                                                  FLAGS.eval_protocol))
+    protocol = runner.eval_protocol(FLAGS.model, FLAGS.eval_protocol)
+    try:
+        summary = runner.evaluate_model(model, sequences, FLAGS.num_frames, FLAGS.eval_step,
+                                        FLAGS.eval_flip, protocol=protocol,
+                                        lookahead=FLAGS.lookahead,
+                                        camera_space=_CAMERA_SPACE.value,
+                                        focal_scale=_FOCAL_SCALE.value)
+    except ValueError as error:  # e.g. a lookahead beyond the model's window
+        raise app.UsageError(str(error)) from None
     summary["checkpoint"] = checkpoint
-    summary["protocol"] = runner.eval_protocol(FLAGS.model, FLAGS.eval_protocol)
+    summary["protocol"] = protocol
+    if protocol == "causal":
+        summary["lookahead"] = FLAGS.lookahead
+    if _CAMERA_SPACE.value:
+        summary["focal_scale"] = _FOCAL_SCALE.value
     summary["step"] = FLAGS.eval_step
     summary["split"] = _SPLIT.value
     summary["views_per_sequence"] = _VIEWS.value
-    print(evaluation.format_table(summary, ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "pck", "auc")))
+    print(evaluation.format_table(summary, _keys()))
     output = _OUTPUT_JSON.value or os.path.join(
         FLAGS.model_dir or os.path.dirname(checkpoint), "evaluation.json")
     fileio.write_json(output, summary)

@@ -3,15 +3,20 @@
     python scripts/export.py --run_dir=runs/ugcn_hdm05 --export_dir=exported/ugcn/1
 
 Writes the TF Serving layout `<base>/<model_name>/<version>/`: the SavedModel
-(signatures `serving_default`, `serve_tflite`, `window`; see
-`tfpose.export.saved_model`), the TFLite files of --tflite (converted from
-`serve_tflite`, builtin ops only; `int8` and `int16x8` calibrated on --calibration_windows
+(signatures `serving_default`, `serve_tflite`, `window` and, with --stream,
+`stream`; see `tfpose.export.saved_model`), the TFLite files of --tflite
+(converted from `serve_tflite`, builtin ops only; `int8` and `int16x8` calibrated on --calibration_windows
 windows of the run's training data), each scored on the first --card_views camera
-views of every test sequence, the trained Keras model (`model.keras`, for
-fine-tuning), the run's `flags.cfg`, its metrics and a `MODEL_CARD.md`. All or
-nothing: a failed export leaves no directory behind.
+views of every test sequence, with --stream `stream.tflite` (the live
+per-frame step, `tfpose.streaming`, with --lookahead frames of lookahead),
+the trained Keras model (`model.keras`, for fine-tuning), the run's
+`flags.cfg`, its metrics and a `MODEL_CARD.md`. All or nothing: a failed
+export leaves no directory behind.
 The run's settings (model, data, --eval_protocol, --eval_step, --eval_flip) come from
 `<run_dir>/flags.cfg`; flags given here override them.
+
+    python scripts/export.py --run_dir=runs/ugcn_hdm05 --export_dir=exported/ugcn/2 \
+        --lookahead=8      # stream.tflite waits 8 frames for each pose
 """
 
 import os
@@ -45,6 +50,10 @@ _CALIBRATION = flags.DEFINE_integer("calibration_windows", 100,
                                     "Training chunks (of 4 windows' length) that calibrate "
                                     "int8 and int16x8.", lower_bound=1)
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing export.")
+_STREAM = flags.DEFINE_bool("stream", True,
+                            "Add the `stream` signature (one live frame per call, causal with "
+                            "--lookahead) and its conversion stream.tflite.")
+STREAM_TFLITE = model_card.STREAM_TFLITE
 FLAGS = flags.FLAGS
 
 TFLITE_NAMES = {"fp32": "model.tflite", "fp16": "model_fp16.tflite",
@@ -117,6 +126,14 @@ def main(argv):
     with_intrinsics = inference.needs_intrinsics(model)
     protocol = runner.eval_protocol(FLAGS.model, FLAGS.eval_protocol)
     num_frames = runner.protocol_frames(model, protocol, FLAGS.num_frames)
+    stream_frames = runner.protocol_frames(model, "causal", FLAGS.num_frames)
+    try:  # a lookahead beyond the window fails now, not after the conversions
+        if protocol == "causal":
+            inference.read_position(num_frames, protocol, FLAGS.lookahead)
+        if _STREAM.value:
+            inference.read_position(stream_frames, "causal", FLAGS.lookahead)
+    except ValueError as error:
+        raise app.UsageError(str(error)) from None
     export_dir = os.path.normpath(_EXPORT_DIR.value)
     name = os.path.basename(os.path.dirname(export_dir)) or FLAGS.model
     version = os.path.basename(export_dir)
@@ -143,7 +160,8 @@ def main(argv):
         accuracy["views"] = (f"the first {_CARD_VIEWS.value} camera view(s) of each of the "
                              f"{len(test)} test sequences")
         accuracy["reference"] = runner.evaluate_model(
-            trained, test, FLAGS.num_frames, FLAGS.eval_step, FLAGS.eval_flip, protocol=protocol)
+            trained, test, FLAGS.num_frames, FLAGS.eval_step, FLAGS.eval_flip, protocol=protocol,
+            lookahead=FLAGS.lookahead)
 
         def check(file_name, flatbuffer):
             print(f"scoring {file_name} on {accuracy['views']}")
@@ -157,7 +175,9 @@ def main(argv):
             flag_values=run_flags, protocol=protocol, step=FLAGS.eval_step,
             flip=FLAGS.eval_flip, with_intrinsics=with_intrinsics, metrics=metrics,
             metrics_command=command, tflite_files=converted, tflite_accuracy=accuracy,
-            keras_file=KERAS_FILE, loss_kwargs=tfpose_flags.loss_kwargs())
+            keras_file=KERAS_FILE, loss_kwargs=tfpose_flags.loss_kwargs(),
+            lookahead=FLAGS.lookahead,
+            stream=(stream_frames, FLAGS.lookahead) if _STREAM.value else None)
         extra = {"flags.cfg": flags_text, "MODEL_CARD.md": card,
                  KERAS_FILE: keras_bytes(trained)}
         if metrics_text is not None:
@@ -171,7 +191,9 @@ def main(argv):
         step=FLAGS.eval_step, flip=FLAGS.eval_flip,
         tflite_files={TFLITE_NAMES[q]: q for q in _TFLITE.value},
         representative_data=calibration, extra_files=files, overwrite=_OVERWRITE.value,
-        check_tflite=check)
+        check_tflite=check, lookahead=FLAGS.lookahead,
+        stream_lookahead=FLAGS.lookahead if _STREAM.value else None,
+        stream_tflite=STREAM_TFLITE if _STREAM.value else None)
     for file_name, (quantization, size) in sorted(converted.items()):
         print(f"{file_name}: {quantization}, {size / 1e6:.2f} MB")
     print(f"exported {export_dir}")

@@ -11,15 +11,40 @@ that are NaN, absent or below --min_confidence are filled by linear
 interpolation over time and flagged in the output. Any length from 1 frame.
 
 Model: a SavedModel directory (e.g. exported/ugcn/1), a .keras checkpoint or
-a .tflite file. DG-Net with the balanced output also needs the camera:
---focal (pixels) and optionally --center (default: the image centre).
+a .tflite file, lifting with its own protocol, or with --eval_protocol=causal
+--lookahead=L (a .keras model; an export through its `stream` signature or
+stream.tflite, whose lookahead is fixed at export).
+
+Camera: --focal_px (pixels, with the image size) or --fov_deg (horizontal
+field of view), and optionally --center (default: the image centre); without
+either, an assumed 60-degree field of view (printed once). It places the
+absolute poses in camera space and feeds DG-Net's balanced output.
 
 Output (--output, .npz or .json; written through a temporary file):
 `poses_3d` [T, 17, 3] metres, root-relative, camera frame (x right, y down,
-z forward), H36M joint order; `keypoints_2d` the filled H36M-order 2D input
-(normalised); `interpolated` [T, 17] which 2D joints were filled; `joints`.
---render writes a GIF/MP4 of the 3D skeleton beside the 2D input, --strip a
-PNG of --strip_frames frames.
+z forward), H36M joint order; `poses_3d_camera` [T, 17, 3] the same at the
+root positions `root_trajectory` [T, 3] solved in closed form from the
+poses, the 2D and the intrinsics (`tfpose.camera_space`); `intrinsics` the
+normalised camera used and `camera_assumed`; `keypoints_2d` the filled
+H36M-order 2D input (normalised); `interpolated` [T, 17] which 2D joints
+were filled; `joints`. --render writes a GIF/MP4 of the 3D skeleton beside
+the 2D input, --strip a PNG of --strip_frames frames.
+
+Live (--stream): one frame per line of JSON from --input (a file, or - for
+standard input) as soon as it arrives: 17 [x, y] or [x, y, confidence]
+pairs, a flat list of 34 or 51 numbers, {"keypoints": ..., "scores": ...},
+or null for a frame without a detection. One JSON line per lifted frame is
+written (to --output, .jsonl, or standard output) and flushed as soon as it
+is due, L frames after its input (--lookahead; exports: theirs): `frame`
+(0 for the first frame read), `line` (its input line), `poses_3d`,
+`poses_3d_camera`, `root_position` and `filled` (missing or low-confidence
+joints, held from the previous frame). A bad line is reported on standard
+error with its number; --on_error=skip goes on without it, stop (default)
+ends the stream there (the frames before it are still written) and exits
+with status 1. Behind a 2D detector:
+
+    my_detector --jsonl video.mp4 | python scripts/lift.py --stream --input=- \
+        --model=exported/ugcn/1/stream.tflite --layout=coco --width=1280 --height=720
 """
 
 import json
@@ -43,8 +68,22 @@ _NORMALIZED = flags.DEFINE_bool("normalized", False,
                                 "The input is already in normalised screen coordinates.")
 _MIN_CONFIDENCE = flags.DEFINE_float("min_confidence", 0.3,
                                      "Joints below this confidence count as missing.")
-_FOCAL = flags.DEFINE_float("focal", None, "Focal length in pixels (balanced models).")
+_FOCAL = flags.DEFINE_float("focal", None, "Same as --focal_px (its older name).")
+_FOCAL_PX = flags.DEFINE_float("focal_px", None,
+                               "Focal length in pixels (needs the image size).")
+_FOV_DEG = flags.DEFINE_float("fov_deg", None,
+                              "Horizontal field of view in degrees, instead of --focal_px.")
 _CENTER = flags.DEFINE_list("center", None, "Principal point x,y in pixels; default: centre.")
+_PROTOCOL = flags.DEFINE_enum("eval_protocol", "model", ["model", "causal"],
+                              "model: the model's own sequence protocol; causal: each frame from "
+                              "the window ending --lookahead frames after it.")
+_LOOKAHEAD = flags.DEFINE_integer("lookahead", 0,
+                                  "Future frames of the causal protocol and --stream (exports: "
+                                  "their own unless given).", lower_bound=0)
+_STREAM = flags.DEFINE_bool("stream", False,
+                            "Live: JSON lines in, one JSON line out per frame as it is due.")
+_ON_ERROR = flags.DEFINE_enum("on_error", "stop", ["skip", "stop"],
+                              "--stream: on a bad input line, skip it or stop.")
 _RENDER = flags.DEFINE_string("render", None, "Animation to write: .gif or .mp4.")
 _STRIP = flags.DEFINE_string("strip", None, "PNG strip of --strip_frames frames.")
 _STRIP_FRAMES = flags.DEFINE_list("strip_frames", None,
@@ -69,20 +108,43 @@ def prepare(data, layout, width, height, normalized, min_confidence):
     return filled.astype(np.float32), missing
 
 
-def write_output(path, poses_3d, keypoints_2d, interpolated, meta):
+def intrinsics(width, height):
+    """`(normalised intrinsics [4], assumed)` from --focal_px / --fov_deg /
+    --center; with neither focal length nor field of view, the stated
+    default, announced once on standard error."""
+    focal = _FOCAL_PX.value or _FOCAL.value
+    center = [float(c) for c in _CENTER.value] if _CENTER.value else None
+    assumed = focal is None and _FOV_DEG.value is None
+    if assumed:
+        print(f"lift.py: no --focal_px or --fov_deg: assuming a {camera.DEFAULT_FOV_DEG:g}-degree "
+              "horizontal field of view, principal point at the image centre (only "
+              "poses_3d_camera, root_trajectory and DG-Net's balanced output depend on it).",
+              file=sys.stderr, flush=True)
+    return camera.intrinsics_for(width, height, focal_px=focal, fov_deg=_FOV_DEG.value,
+                                 center=center), assumed
+
+
+def _rounded(array):
+    return np.round(np.asarray(array, np.float64), 5).tolist()
+
+
+def write_output(path, poses_3d, keypoints_2d, interpolated, meta, camera_outputs=None):
     extension = os.path.splitext(path)[1].lower()
     joints = list(skeleton_lib.H36M.names)
+    camera_outputs = camera_outputs or {}
     if extension == ".npz":
         with fileio.atomic_path(path) as temporary:
             np.savez(temporary, poses_3d=poses_3d, keypoints_2d=keypoints_2d,
-                     interpolated=interpolated, joints=np.array(joints),
+                     interpolated=interpolated, joints=np.array(joints), **camera_outputs,
                      **{k: np.array(v) for k, v in meta.items()})
     elif extension == ".json":
         fileio.write_text(path, json.dumps({
             "joints": joints, "units": "metres, root-relative, camera frame (x right, y down, "
-                                        "z forward)",
-            "poses_3d": np.round(poses_3d.astype(np.float64), 5).tolist(),
-            "keypoints_2d": np.round(keypoints_2d.astype(np.float64), 5).tolist(),
+                                        "z forward); poses_3d_camera and root_trajectory "
+                                        "absolute in the camera frame",
+            "poses_3d": _rounded(poses_3d),
+            **{k: _rounded(v) for k, v in camera_outputs.items()},
+            "keypoints_2d": _rounded(keypoints_2d),
             "interpolated": interpolated.tolist(), **meta}) + "\n")
     else:
         raise app.UsageError(f"--output must end in .npz or .json, got {path}.")
@@ -91,10 +153,91 @@ def write_output(path, poses_3d, keypoints_2d, interpolated, meta):
 def main(argv):
     del argv
     try:
-        lift()
+        stream() if _STREAM.value else lift()
     except (ValueError, FileNotFoundError) as error:
         # Bad input or model: the message, not a traceback.
         sys.exit(f"lift.py: error: {error}")
+    except BrokenPipeError:  # the reader at the end of the pipe went away
+        sys.stderr.close()
+        sys.exit(1)
+
+
+def parse_line(line, layout):
+    """One `--stream` input line -> `(keypoints [17, 2], confidence [17] or
+    None)` in H36M order, NaN where missing; ValueError if it is bad."""
+    try:
+        entry = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON ({error})") from None
+    values = keypoint_files.parse_frame(entry)
+    if values is None:  # no detection in this frame
+        return np.full((17, 2), np.nan, np.float32), None
+    keypoints = values[:, :2]
+    confidence = values[:, 2] if values.shape[1] == 3 else None
+    if layout == "coco":
+        keypoints = skeleton_lib.coco_to_h36m(keypoints)
+        if confidence is not None:
+            confidence = skeleton_lib.coco_to_h36m_confidence(
+                np.nan_to_num(confidence, nan=-1.0))
+    return np.asarray(keypoints, np.float32), confidence
+
+
+def stream():
+    """--stream: JSON lines in, one JSON line per lifted frame out."""
+    if not _MODEL.value or not _INPUT.value:
+        raise app.UsageError("Give --model and --input (a file, or - for standard input).")
+    if not _LAYOUT.value:
+        raise app.UsageError("Give the joint order of the stream: --layout=coco or h36m.")
+    if _OUTPUT.value not in (None, "-") and not _OUTPUT.value.endswith(".jsonl"):
+        raise app.UsageError(f"--stream writes JSON lines: --output must end in .jsonl (or be "
+                             f"-), got {_OUTPUT.value}.")
+    width, height = _WIDTH.value, _HEIGHT.value
+    if not _NORMALIZED.value and not (width and height):
+        raise app.UsageError("Pixel coordinates need the image size: give --width and "
+                             "--height (or --normalized for normalised input).")
+    source = sys.stdin if _INPUT.value == "-" else open(_INPUT.value, encoding="utf-8")
+    k, _ = intrinsics(width, height)
+    from tfpose import streaming  # TensorFlow loads here, after the argument checks
+
+    lifter = streaming.StreamingLifter(
+        _MODEL.value, lookahead=_LOOKAHEAD.value if flags.FLAGS["lookahead"].present else None,
+        intrinsics=k, image_size=None if _NORMALIZED.value else (width, height),
+        min_confidence=_MIN_CONFIDENCE.value)
+    out = sys.stdout if _OUTPUT.value in (None, "-") else open(_OUTPUT.value, "w")
+    lines = {}  # input line of each frame not yet written: at most L + 1
+
+    def emit(result):
+        out.write(json.dumps({
+            "frame": result.frame, "line": lines.pop(result.frame),
+            "poses_3d": _rounded(result.poses_3d),
+            "poses_3d_camera": _rounded(result.poses_3d_camera),
+            "root_position": _rounded(result.root_position),
+            "filled": result.filled.tolist()}) + "\n")
+        out.flush()
+
+    frames, failed = 0, False
+    for number, line in enumerate(iter(source.readline, ""), start=1):
+        if not line.strip():
+            continue
+        try:
+            keypoints, confidence = parse_line(line, _LAYOUT.value)
+        except ValueError as error:
+            print(f"lift.py: line {number}: {error}", file=sys.stderr, flush=True)
+            if _ON_ERROR.value == "stop":
+                failed = True
+                break
+            continue
+        lines[frames] = number
+        frames += 1
+        result = lifter.push(keypoints, confidence)
+        if result is not None:
+            emit(result)
+    for result in lifter.flush():
+        emit(result)
+    if out is not sys.stdout:
+        out.close()
+    if failed:
+        sys.exit(1)
 
 
 def lift():
@@ -118,21 +261,23 @@ def lift():
                              "--height (or --normalized for normalised input).")
     keypoints_2d, interpolated = prepare(data, layout, width, height, _NORMALIZED.value,
                                          _MIN_CONFIDENCE.value)
-    from tfpose import lifters  # TensorFlow loads here, after the input checks
+    k, assumed = intrinsics(width, height)
+    from tfpose import camera_space, lifters  # TensorFlow loads here, after the input checks
 
-    lifter = lifters.load_lifter(_MODEL.value)
-    intrinsics = None
-    if lifter.needs_intrinsics:
-        if not (_FOCAL.value and width and height):
-            raise app.UsageError("This model takes the camera intrinsics: give --focal (pixels) "
-                                 "and the image size.")
-        center = ([float(c) for c in _CENTER.value] if _CENTER.value
-                  else [width / 2.0, height / 2.0])
-        intrinsics = camera.normalized_intrinsics([_FOCAL.value] * 2, center, width, height)
-    poses_3d = np.asarray(lifter(keypoints_2d, intrinsics), np.float32)
-    meta = {"layout": layout, "model": os.path.abspath(_MODEL.value), "source": _INPUT.value}
+    lifter = lifters.load_lifter(
+        _MODEL.value, protocol=_PROTOCOL.value,
+        lookahead=_LOOKAHEAD.value if flags.FLAGS["lookahead"].present else None)
+    poses_3d = np.asarray(lifter(keypoints_2d, k if lifter.needs_intrinsics else None),
+                          np.float32)
+    poses_3d_camera, root = camera_space.to_camera_space(poses_3d, keypoints_2d, k)
+    meta = {"layout": layout, "model": os.path.abspath(_MODEL.value), "source": _INPUT.value,
+            "camera_assumed": assumed}
+    if _PROTOCOL.value == "causal":
+        meta.update(protocol="causal", lookahead=lifter.lifter.lookahead)
     if _OUTPUT.value:
-        write_output(_OUTPUT.value, poses_3d, keypoints_2d, interpolated, meta)
+        write_output(_OUTPUT.value, poses_3d, keypoints_2d, interpolated, meta,
+                     {"poses_3d_camera": poses_3d_camera, "root_trajectory": root,
+                      "intrinsics": k})
         print(f"wrote {_OUTPUT.value}: {len(poses_3d)} frames, "
               f"{int(interpolated.any(1).sum())} with interpolated joints")
     if _RENDER.value or _STRIP.value:

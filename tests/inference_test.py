@@ -100,3 +100,73 @@ def test_tiled_with_step_one_is_the_centre_protocol():
     centre = inference.SequenceLifter(model, 5, protocol="center")(x)
     assert np.abs(centre).max() > 1e-3
     np.testing.assert_allclose(tiled, centre, atol=1e-6)
+    # The centre of 5 frames is the causal protocol with 2 frames of lookahead.
+    causal = inference.SequenceLifter(model, 5, protocol="causal", lookahead=2)(x)
+    np.testing.assert_allclose(causal, centre, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def causal_models():
+    """A tiny UGCN (16-frame windows) and a tiny TCN (9-frame receptive
+    field, fully convolutional), with non-zero outputs."""
+    from tfpose.models import TCN
+    from tfpose.testing import randomize_zero_kernels
+
+    keras.utils.set_random_seed(0)
+    return {
+        "ugcn": (randomize_zero_kernels(UGCN(num_frames=16, down_channels=(4, 4, 4, 8, 8, 8, 8,
+                                                                           8, 8),
+                                             merge_channels=4), scale=0.1), 16),
+        "tcn": (randomize_zero_kernels(TCN(filter_widths=(3, 3), channels=8, num_frames=None),
+                                       scale=0.1), 9),
+    }
+
+
+def _causal_reference(model, x, num_frames, lookahead):
+    """Frame t from the window ending at t + L (clipped to the sequence),
+    read at position T - 1 - L (a TCN's single output), with flip."""
+    from tfpose.skeleton import H36M
+
+    perm = H36M.flip_permutation()
+    windows = np.stack([x[np.clip(np.arange(num_frames) + t + lookahead - num_frames + 1, 0,
+                                  len(x) - 1)] for t in range(len(x))])
+    y = model(windows, training=False).numpy()
+    ym = model(windows[:, :, perm] * [-1, 1], training=False).numpy()
+    y = (y + ym[:, :, perm] * [-1, 1, 1]) / 2
+    out = y[:, 0] if y.shape[1] == 1 else y[:, num_frames - 1 - lookahead]
+    out[:, 0] = 0.0
+    return out
+
+
+@pytest.mark.parametrize("name, lookahead", [("ugcn", 0), ("ugcn", 5), ("tcn", 0), ("tcn", 3)])
+def test_causal_protocol_matches_window_loop_and_ignores_the_future(causal_models, name,
+                                                                    lookahead):
+    model, frames = causal_models[name]
+    x = np.random.default_rng(5).normal(scale=0.3, size=(21, 17, 2)).astype(np.float32)
+    lifter = inference.SequenceLifter(model, frames, protocol="causal", lookahead=lookahead,
+                                      batch_size=8)
+    got = lifter(x)
+    expected = _causal_reference(model, x, frames, lookahead)
+    assert np.abs(expected).max() > 1e-3
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    in_graph = inference.lift_sequences(model, np.stack([x, x[::-1]]), num_frames=frames,
+                                        protocol="causal", lookahead=lookahead)
+    np.testing.assert_allclose(in_graph[0], got, atol=1e-5)
+    np.testing.assert_allclose(in_graph[1], lifter(x[::-1]), atol=1e-5)
+    # A change at frame 12 reaches frame 12 - L and later, never earlier.
+    changed = x.copy()
+    changed[12] += 0.5
+    for y in (lifter(changed), inference.lift_sequences(
+            model, changed[None], num_frames=frames, protocol="causal",
+            lookahead=lookahead)[0].numpy()):
+        np.testing.assert_array_equal(y[: 12 - lookahead], got[: 12 - lookahead])
+        assert np.abs(y[12 - lookahead] - got[12 - lookahead]).max() > 1e-4
+
+
+def test_causal_lookahead_must_be_inside_the_window(causal_models):
+    model, frames = causal_models["ugcn"]
+    with pytest.raises(ValueError, match=r"`lookahead` must be in \[0, 15\].*got 16"):
+        inference.SequenceLifter(model, frames, protocol="causal", lookahead=16)
+    with pytest.raises(ValueError, match="lookahead"):
+        inference.lift_sequences(model, np.zeros((1, 5, 17, 2), np.float32), num_frames=frames,
+                                 protocol="causal", lookahead=-1)

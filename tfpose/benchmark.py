@@ -24,6 +24,11 @@ Measurements (each returns a plain dict, JSON-ready):
 - `memory_now`: resident memory of this process now and at its peak (CPU),
   or the GPU allocator's figures; `scripts/benchmark.py` measures peaks in
   a fresh process per workload.
+- `streaming_latency`: per-frame latency of `tfpose.streaming.StreamingLifter`
+  (batch 1, one `push` per frame) on each `STREAM_BACKENDS`: percentiles
+  over thousands of frames, since a live app's worst frames matter;
+  `streaming_memory`: resident memory along a long stream (it must stay
+  flat).
 """
 
 import os
@@ -83,10 +88,10 @@ def window_frames(model, num_frames):
 
 
 def sequence_lifting(model, num_frames, protocol, length=2000, flip=True, batch_size=256,
-                     repeats=5, step=5, warmup=2):
+                     repeats=5, step=5, warmup=2, lookahead=0):
     """Frames per second of `SequenceLifter` on one `length`-frame sequence."""
     lifter = inference.SequenceLifter(model, num_frames, flip=flip, batch_size=batch_size,
-                                      protocol=protocol, step=step)
+                                      protocol=protocol, step=step, lookahead=lookahead)
     x = random_keypoints((length, 17, 2))
     seconds = median_seconds(lambda: lifter(x, intrinsics=INTRINSICS), repeats, warmup)
     return {"seconds": seconds, "frames_per_second": length / seconds,
@@ -94,13 +99,13 @@ def sequence_lifting(model, num_frames, protocol, length=2000, flip=True, batch_
 
 
 def sequence_lifting_in_graph(model, num_frames, protocol, length=2000, flip=True,
-                              repeats=5, step=5, warmup=2):
+                              repeats=5, step=5, warmup=2, lookahead=0):
     """Frames per second of `inference.lift_sequences` in one `tf.function`
     call (what the exported SavedModel's `serving_default` runs)."""
     with_intrinsics = inference.needs_intrinsics(model)
     fn = tf.function(lambda x, k: inference.lift_sequences(
         model, x, k if with_intrinsics else None, num_frames=num_frames, protocol=protocol,
-        step=step, flip=flip))
+        step=step, flip=flip, lookahead=lookahead))
     x = tf.constant(random_keypoints((1, length, 17, 2)))
     k = tf.constant(INTRINSICS[None])
     seconds = median_seconds(lambda: fn(x, k).numpy(), repeats, warmup)
@@ -227,17 +232,19 @@ def flops(model, *shapes):
                .total_float_ops)
 
 
-def sequence_cost(model, num_frames, protocol, step=5, flip=True, length=2000):
+def sequence_cost(model, num_frames, protocol, step=5, flip=True, length=2000, lookahead=0):
     """FLOPs per output frame of lifting a `length`-frame sequence with
     `protocol` (every window it runs, twice with flip), and per call."""
     shapes = lambda frames: [(1, frames, 17, 2)] + (  # noqa: E731
         [(1, 4)] if inference.needs_intrinsics(model) else [])
     window = flops(model, *shapes(window_frames(model, num_frames)))
-    if protocol == "convolutional":
+    if protocol == "convolutional" or (protocol == "causal"
+                                       and inference.is_convolutional(model)):
         total = flops(model, *shapes(length + model.receptive_field - 1))
         windows = 1
     else:
-        index, _ = inference._window_index(tf.constant(length), num_frames, step, protocol)
+        index, _ = inference._window_index(tf.constant(length), num_frames, step, protocol,
+                                           lookahead)
         windows = int(index.shape[0])
         per_call = (window if window_frames(model, num_frames) == num_frames
                     else flops(model, *shapes(num_frames)))
@@ -254,6 +261,87 @@ def matmul_gflops(size=2048, repeats=5):
     b = tf.random.normal([size, size])
     fn = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
     return 2.0 * size**3 / median_seconds(lambda: fn().numpy(), repeats) / 1e9
+
+
+STREAM_BACKENDS = ("keras", "tflite_1_thread", "tflite_2_threads")
+
+
+def _stream_lifter(model, backend, directory, lookahead, flip, num_frames):
+    """A `StreamingLifter` on `backend`: the Keras model, or its stream
+    signature converted to TFLite (written once to `directory`)."""
+    from tfpose import streaming
+
+    if backend == "keras":
+        return streaming.StreamingLifter(model, lookahead=lookahead, flip=flip,
+                                         num_frames=num_frames)
+    if not backend.startswith("tflite"):
+        raise ValueError(f"Unknown stream backend {backend!r}; expected one of "
+                         f"{STREAM_BACKENDS}.")
+    path = os.path.join(directory, "stream.tflite")
+    if not os.path.exists(path):
+        from tfpose.export import saved_model, tflite
+
+        frames = streaming.window_frames(model, num_frames)
+        saved = os.path.join(directory, "stream_saved_model")
+        saved_model.write(model, saved, num_frames=frames, protocol="center", flip=flip,
+                          stream_lookahead=lookahead)
+        with open(path, "wb") as f:
+            f.write(tflite.convert_saved_model(saved, saved_model.STREAM, "fp32"))
+    return streaming.StreamingLifter(path, lookahead=lookahead,
+                                     num_threads=1 if "1" in backend else 2)
+
+
+def streaming_latency(model, num_frames, backends=STREAM_BACKENDS, frames=2000, lookahead=0,
+                      flip=True, warmup=50):
+    """Milliseconds per `StreamingLifter.push` (one frame, batch 1) on each
+    backend: p50, p90, p99, max and mean over `frames` pushes after
+    `warmup`, and the largest difference of the poses from the Keras
+    backend's (when measured) over the first 100 frames."""
+    x = random_keypoints((frames + warmup, 17, 2), seed=1)
+    results = {"frames": frames, "lookahead": lookahead, "flip": flip, "ms": {},
+               "max_abs_difference": {}}
+    reference = None
+    with tempfile.TemporaryDirectory() as directory:
+        for backend in backends:
+            lifter = _stream_lifter(model, backend, directory, lookahead, flip, num_frames)
+            poses = []
+            times = np.empty(frames)
+            for t in range(warmup + frames):
+                start = time.perf_counter()
+                out = lifter.push(x[t])
+                if t >= warmup:
+                    times[t - warmup] = time.perf_counter() - start
+                if out is not None and len(poses) < 100:
+                    poses.append(out.poses_3d)
+            ms = 1000.0 * times
+            results["ms"][backend] = {
+                "p50": float(np.percentile(ms, 50)), "p90": float(np.percentile(ms, 90)),
+                "p99": float(np.percentile(ms, 99)), "max": float(ms.max()),
+                "mean": float(ms.mean())}
+            poses = np.stack(poses)
+            if reference is None:
+                reference = poses
+            results["max_abs_difference"][backend] = float(np.abs(poses - reference).max())
+    return results
+
+
+def streaming_memory(model, num_frames, backend="tflite_1_thread", frames=100_000,
+                     lookahead=0, flip=True):
+    """Resident memory (MB) at every tenth of a `frames`-frame stream
+    through `StreamingLifter` on `backend`; `growth_mb` is the last sample
+    minus the first (taken after the first tenth, past the warm-up)."""
+    every = max(1, frames // 10)
+    x = random_keypoints((every, 17, 2), seed=2)
+    with tempfile.TemporaryDirectory() as directory:
+        lifter = _stream_lifter(model, backend, directory, lookahead, flip, num_frames)
+        samples = []
+        for t in range(frames):
+            lifter.push(x[t % every])
+            if (t + 1) % every == 0:
+                samples.append({"frames": t + 1, "rss_mb": memory_now()["current_mb"]})
+    return {"backend": backend, "frames": frames, "samples": samples,
+            "growth_mb": samples[-1]["rss_mb"] - samples[0]["rss_mb"] if samples else None,
+            "peak_mb": memory_now()["peak_mb"]}
 
 
 def memory_now():

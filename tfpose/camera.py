@@ -127,6 +127,37 @@ def normalized_intrinsics(focal, center, width, height):
                            normalize_screen_coordinates(center, width, height)]).astype(np.float32)
 
 
+# The field of view assumed when a user knows neither the focal length nor
+# the field of view: a typical webcam or phone camera in landscape.
+DEFAULT_FOV_DEG = 60.0
+
+
+def intrinsics_for(width=None, height=None, focal_px=None, fov_deg=None, center=None):
+    """Normalised intrinsics `[4]` from what a user knows of the camera.
+
+    `focal_px` (square pixels; needs `width` and `height`) or the
+    horizontal field of view `fov_deg` (then the image size only places
+    the principal point), else `DEFAULT_FOV_DEG`; the principal point is
+    `center` in pixels, or the image centre (normalised `(0, 0)`).
+    """
+    if focal_px is not None and fov_deg is not None:
+        raise ValueError("Give the focal length or the field of view, not both.")
+    if (focal_px is not None or center is not None) and not (width and height):
+        raise ValueError("A focal length or principal point in pixels needs the image size.")
+    if focal_px is not None:
+        if focal_px <= 0:
+            raise ValueError(f"The focal length must be positive, got {focal_px}.")
+        focal = 2.0 * float(focal_px) / float(width)
+    else:
+        fov_deg = DEFAULT_FOV_DEG if fov_deg is None else float(fov_deg)
+        if not 0.0 < fov_deg < 180.0:
+            raise ValueError(f"The field of view must be in (0, 180) degrees, got {fov_deg}.")
+        focal = 1.0 / np.tan(np.deg2rad(fov_deg) / 2.0)
+    principal = (np.zeros(2) if center is None else
+                 normalize_screen_coordinates(np.asarray(center, np.float64), width, height))
+    return np.array([focal, focal, principal[0], principal[1]], np.float32)
+
+
 def look_at(eye, target, up=(0.0, 0.0, 1.0)):
     """World -> camera rotation `[3, 3]` of a camera at `eye` facing `target`.
 

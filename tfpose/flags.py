@@ -217,6 +217,11 @@ def define_training_flags():
                       "How sequences are lifted (tfpose.inference): model = the model's own "
                       "(UGCN average, DG-Net center, TCN convolutional); tiled = the fast mode, "
                       "windows every --eval_step frames keeping their central --eval_step.")
+    flags.DEFINE_integer("lookahead", 0,
+                         "--eval_protocol=causal: future frames each pose may see (0 = strictly "
+                         "causal, live); less than the model's window (a TCN's receptive "
+                         "field). export.py: also the lookahead of the stream signature.",
+                         lower_bound=0)
     flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0 silent, 1 progress bar, "
                          "2 one line per epoch.", lower_bound=0, upper_bound=2)
 

@@ -20,6 +20,15 @@ The protocols:
 - `"convolutional"`, VideoPose3D's (`tfpose.models.TCN`): the whole
   sequence, edge-padded by half the receptive field `T` on each side, in
   one fully convolutional pass that outputs every frame once.
+- `"causal"`, for live lifting with `lookahead` `L` frames of future
+  context (`0 <= L < T`; 0 = strictly causal): frame `t` is read from the
+  window of `T` frames that ends at frame `t + L`, at its position
+  `T - 1 - L` (frames before the first are the first frame, past the last
+  the last). A model with a receptive field (TCN) outputs that frame alone;
+  it runs as one convolutional pass, padded by `T - 1 - L` frames before
+  and `L` after. `tfpose.streaming.StreamingLifter` is the same protocol
+  one frame at a time. `"center"` is the causal protocol with
+  `L = T - 1 - T // 2`.
 
 With flip augmentation every window is also lifted mirrored, the output
 mirrored back, and the two averaged. The root joint's output is set to zero,
@@ -34,7 +43,26 @@ from tfpose import skeleton as skeleton_lib
 from tfpose.data import augment, windows
 from tfpose.data.sequence import check_poses
 
-PROTOCOLS = ("average", "center", "tiled", "convolutional")
+PROTOCOLS = ("average", "center", "tiled", "convolutional", "causal")
+
+
+def is_convolutional(model):
+    """Whether `model` is fully convolutional over time (a TCN: one output
+    frame per receptive field of input, any input length)."""
+    return hasattr(model, "receptive_field")
+
+
+def read_position(num_frames, protocol, lookahead=0):
+    """The window position whose output a frame gets under the one-frame
+    protocols: `T // 2` (`"center"`, `"convolutional"`) or `T - 1 - L`
+    (`"causal"`), which needs `0 <= L < T`."""
+    if protocol != "causal":
+        return num_frames // 2
+    if not 0 <= lookahead < num_frames:
+        raise ValueError(f"`lookahead` must be in [0, {num_frames - 1}] for a window of "
+                         f"{num_frames} frames (the frame read must be in the window), "
+                         f"got {lookahead}.")
+    return num_frames - 1 - lookahead
 
 
 def needs_intrinsics(model):
@@ -81,15 +109,15 @@ class SequenceLifter:
             covered. Sequences shorter than `num_frames` are edge-padded.
             `"tiled"`: the frames each window keeps (`1 <= step <= T`).
             Unused by the other protocols.
-        protocol: `"average"`, `"center"`, `"tiled"` or `"convolutional"`
-            (see the module docstring).
+        protocol: one of `PROTOCOLS` (see the module docstring).
         flip: flip test-time augmentation.
         batch_size: windows per model call.
         skeleton: for the flip.
+        lookahead: future frames of the `"causal"` protocol, `< num_frames`.
     """
 
     def __init__(self, model, num_frames, step=5, flip=True, batch_size=256,
-                 skeleton=skeleton_lib.H36M, protocol="average"):
+                 skeleton=skeleton_lib.H36M, protocol="average", lookahead=0):
         if step < 1 or num_frames < 1 or batch_size < 1:
             raise ValueError("`num_frames`, `step` and `batch_size` must be >= 1.")
         if protocol not in PROTOCOLS:
@@ -99,13 +127,17 @@ class SequenceLifter:
                              f"at most `num_frames` ({num_frames}).")
         self.protocol = protocol
         self.num_frames = int(num_frames)
+        self.lookahead = int(lookahead)
+        self._position = read_position(self.num_frames, protocol, self.lookahead)
+        self.convolutional = protocol == "convolutional" or (
+            protocol == "causal" and is_convolutional(model))
         self.step = int(step)
         self.batch_size = int(batch_size)
         self.num_joints = skeleton.num_joints
         self.root = skeleton.root
         self.needs_intrinsics = needs_intrinsics(model)
         self._predict = _predict_fn(model, flip, skeleton,
-                                    None if protocol == "convolutional" else self.num_frames)
+                                    None if self.convolutional else self.num_frames)
         self._offsets = np.arange(self.num_frames)
 
     def __call__(self, keypoints_2d, intrinsics=None):
@@ -125,13 +157,16 @@ class SequenceLifter:
         else:
             intrinsics = np.zeros(4, np.float32)
         length = len(x)
-        if self.protocol == "convolutional":
-            half = self.num_frames // 2
-            padded = windows.edge_pad(x, half, half)[None]
+        if self.convolutional:
+            index, _ = _window_index(length, self.num_frames, self.step, self.protocol,
+                                     self.lookahead, convolutional=True)
+            padded = x[index.numpy()]
             k = intrinsics[None]
             poses = self._predict(tf.constant(padded), tf.constant(k)).numpy()[0]
             poses[:, self.root] = 0.0
             return poses.astype(np.float32)
+        if self.protocol == "causal":
+            return self._one_frame_per_window(x, intrinsics)
         if self.protocol == "center":
             before, after = windows.pad_amounts(length, self.num_frames, "same")
             starts = windows.window_starts(length, self.num_frames, 1, "same")
@@ -175,8 +210,24 @@ class SequenceLifter:
         poses[:, self.root] = 0.0
         return poses.astype(np.float32)
 
+    def _one_frame_per_window(self, x, intrinsics):
+        """The causal protocol from `_window_index`'s plan: window `t` gives
+        frame `t` only, read at `self._position`."""
+        index, _ = _window_index(len(x), self.num_frames, self.step, self.protocol,
+                                 self.lookahead)
+        index = index.numpy()
+        poses = np.zeros((len(x), x.shape[1], 3), np.float32)
+        size = -(-len(index) // -(-len(index) // self.batch_size))
+        for begin in range(0, len(index), size):
+            batch_index = index[begin : begin + size]
+            k = np.broadcast_to(intrinsics, (len(batch_index), 4))
+            y = self._predict(tf.constant(x[batch_index]), tf.constant(k)).numpy()
+            poses[begin : begin + len(batch_index)] = y[:, self._position]
+        poses[:, self.root] = 0.0
+        return poses
 
-def _window_index(length, num_frames, step, protocol):
+
+def _window_index(length, num_frames, step, protocol, lookahead=0, convolutional=False):
     """`(index [W, T] into the sequence, target [W, T] output frame)`.
 
     Edge padding is clipping of the index. For `"average"`, windows start
@@ -184,12 +235,16 @@ def _window_index(length, num_frames, step, protocol):
     (`min(w * step, L - T)`, as `tfpose.data.windows.window_starts`); a
     sequence shorter than `T` gets one window whose positions past its end
     target frames `>= L`, which are dropped. For `"center"`, window `t` is
-    centred on frame `t` and only its centre is kept (target -1 elsewhere).
+    centred on frame `t` and only its centre is kept (target -1 elsewhere);
+    `"causal"` likewise with window `t` ending at frame `t + lookahead`.
+    `"convolutional"` (and `"causal"` with `convolutional=True`, for a
+    TCN): one "window", the sequence edge-padded so that the model's
+    output `t` is frame `t`.
     """
-    if protocol == "convolutional":
+    position = read_position(num_frames, protocol, lookahead)
+    if protocol == "convolutional" or convolutional:
         # One "window": the sequence edge-padded by half the receptive field.
-        index = tf.clip_by_value(tf.range(length + num_frames - 1) - num_frames // 2, 0,
-                                 length - 1)
+        index = tf.clip_by_value(tf.range(length + num_frames - 1) - position, 0, length - 1)
         return index[None], tf.range(length)[None]
     offsets = tf.range(num_frames)
     if protocol == "tiled":
@@ -197,11 +252,10 @@ def _window_index(length, num_frames, step, protocol):
         starts = tf.range(0, length, step)
         index = tf.clip_by_value(starts[:, None] + offsets[None, :] - margin, 0, length - 1)
         return index, starts[:, None] + offsets[None, :] - margin
-    if protocol == "center":
+    if protocol in ("center", "causal"):
         frames = tf.range(length)
-        index = tf.clip_by_value(frames[:, None] + offsets[None, :] - num_frames // 2, 0,
-                                 length - 1)
-        target = tf.where(offsets[None, :] == num_frames // 2, frames[:, None], -1)
+        index = tf.clip_by_value(frames[:, None] + offsets[None, :] - position, 0, length - 1)
+        target = tf.where(offsets[None, :] == position, frames[:, None], -1)
         return index, target
     last = tf.maximum(length - num_frames, 0)
     count = (last + step - 1) // step + 1
@@ -211,7 +265,7 @@ def _window_index(length, num_frames, step, protocol):
 
 
 def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol, step=5,
-                   flip=True, skeleton=skeleton_lib.H36M):
+                   flip=True, skeleton=skeleton_lib.H36M, lookahead=0):
     """`SequenceLifter`'s protocol in one graph: `[B, L, J, 2]` -> `[B, L, J, 3]`.
 
     Any `L >= 1`; every window of every sequence goes through the model in
@@ -223,7 +277,8 @@ def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol
         model: `[N, num_frames, J, 2] (, [N, 4]) -> [N, num_frames, J, 3]`.
         keypoints_2d: `[B, L, J, 2]` float32 tensor.
         intrinsics: `[B, 4]`, for a model that takes them.
-        num_frames, protocol, step, flip, skeleton: as `SequenceLifter`.
+        num_frames, protocol, step, flip, skeleton, lookahead: as
+            `SequenceLifter`.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"Unknown protocol {protocol!r}; expected one of {PROTOCOLS}.")
@@ -231,7 +286,9 @@ def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol
     shape = tf.shape(x)
     batch, length = shape[0], shape[1]
     num_joints = x.shape[2]
-    index, target = _window_index(length, num_frames, step, protocol)
+    convolutional = protocol == "convolutional" or (
+        protocol == "causal" and is_convolutional(model))
+    index, target = _window_index(length, num_frames, step, protocol, lookahead, convolutional)
     num_windows = tf.shape(index)[0]
     with_intrinsics = needs_intrinsics(model)
     if with_intrinsics:
@@ -261,8 +318,11 @@ def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol
     not_root = np.ones((num_joints, 1), np.float32)
     not_root[skeleton.root] = 0.0
     y = y * not_root
-    if protocol == "convolutional":
+    if convolutional:
         return tf.reshape(y, [batch, length, num_joints, 3])
+    if protocol == "causal":
+        position = read_position(num_frames, protocol, lookahead)
+        return tf.reshape(y[:, position], [batch, length, num_joints, 3])
     if protocol == "center":
         return tf.reshape(y[:, tf.shape(y)[1] // 2], [batch, length, num_joints, 3])
     if protocol == "tiled":

@@ -39,6 +39,39 @@ class KeypointFile:
     layout: str = None
 
 
+def parse_frame(entry):
+    """One frame's JSON entry -> `[17, C]` float64 (NaN for `null` values),
+    or `None` for a frame without a detection.
+
+    `entry`: 17 `[x, y]` / `[x, y, c]` pairs, a flat list of 34 or 51
+    numbers, an object with such a `keypoints` list (and optionally
+    `scores`, 17 confidences), or `null`.
+    """
+    scores = None
+    if isinstance(entry, dict):
+        scores = entry.get("scores")
+        entry = entry.get("keypoints")
+    if entry is None:
+        return None
+    try:
+        values = np.asarray(_nan_for_none(entry), dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("keypoints that are not a list of numbers; expected "
+                         f"{NUM_JOINTS} joints of [x, y] or [x, y, confidence].") from None
+    if values.ndim == 1 and values.size in (2 * NUM_JOINTS, 3 * NUM_JOINTS):
+        values = values.reshape(NUM_JOINTS, -1)
+    if values.ndim != 2 or values.shape[0] != NUM_JOINTS or values.shape[1] not in (2, 3):
+        raise ValueError(f"keypoints of shape {values.shape}; expected "
+                         f"{NUM_JOINTS} joints of [x, y] or [x, y, confidence].")
+    if scores is not None:
+        try:
+            scores = np.asarray(_nan_for_none(scores), dtype=np.float64).reshape(NUM_JOINTS, 1)
+        except (TypeError, ValueError):
+            raise ValueError(f"`scores` must be {NUM_JOINTS} numbers.") from None
+        values = np.concatenate([values[:, :2], scores], 1)
+    return values
+
+
 def _frames_array(frames, path):
     """A list of per-frame entries (JSON) -> `[T, 17, C]` with NaN for gaps."""
     rows = []
@@ -46,15 +79,13 @@ def _frames_array(frames, path):
     for t, frame in enumerate(frames):
         if isinstance(frame, dict):
             frame = frame.get("keypoints")
-        if frame is None:
+        try:
+            values = parse_frame(frame)
+        except ValueError as error:
+            raise ValueError(f"{path}: frame {t} has {error}") from None
+        if values is None:
             rows.append(None)
             continue
-        values = np.asarray(_nan_for_none(frame), dtype=np.float64)
-        if values.ndim == 1 and values.size in (2 * NUM_JOINTS, 3 * NUM_JOINTS):
-            values = values.reshape(NUM_JOINTS, -1)
-        if values.ndim != 2 or values.shape[0] != NUM_JOINTS or values.shape[1] not in (2, 3):
-            raise ValueError(f"{path}: frame {t} has keypoints of shape {values.shape}; expected "
-                             f"{NUM_JOINTS} joints of [x, y] or [x, y, confidence].")
         if channels is not None and values.shape[1] != channels:
             raise ValueError(f"{path}: frame {t} has {values.shape[1]} values per joint, "
                              f"earlier frames {channels}.")

@@ -54,9 +54,12 @@ class SavedModelLifter(Lifter):
 
 
 class KerasLifter(Lifter):
+    """A `.keras` model under its own sequence protocol, or `protocol`
+    (e.g. `"causal"` with `lookahead`)."""
+
     kind = "keras"
 
-    def __init__(self, path, step=5, flip=True):
+    def __init__(self, path, step=5, flip=True, protocol=None, lookahead=0):
         import keras
 
         import tfpose.models  # noqa: F401  (registers the classes)
@@ -64,16 +67,18 @@ class KerasLifter(Lifter):
         from tfpose.models import inference_model
 
         model = keras.models.load_model(path, compile=False)
-        protocol = PROTOCOLS.get(type(model).__name__)
-        if protocol is None:
+        own = PROTOCOLS.get(type(model).__name__)
+        if own is None:
             raise ValueError(f"{path}: a {type(model).__name__}, not a tfpose lifter.")
+        protocol = protocol or own
         model = inference_model(model)
-        if protocol == "convolutional":
+        if protocol == "convolutional" or (protocol == "causal"
+                                           and inference.is_convolutional(model)):
             num_frames = model.receptive_field
         else:
             num_frames = model.inputs[0].shape[1] or 4
         self.lifter = inference.SequenceLifter(model, num_frames, step=step, flip=flip,
-                                               protocol=protocol)
+                                               protocol=protocol, lookahead=lookahead)
         self.needs_intrinsics = self.lifter.needs_intrinsics
 
     def __call__(self, keypoints_2d, intrinsics=None):
@@ -104,16 +109,56 @@ class TFLiteLifter(Lifter):
                          interpreter_=self.interpreter)[0]
 
 
-def load_lifter(path):
-    """A `Lifter` for a SavedModel directory, `.keras` or `.tflite` file."""
+class StreamLifter(Lifter):
+    """A whole sequence through an export's `stream` signature (a SavedModel
+    directory or a stream `.tflite` file): the causal protocol with the
+    export's lookahead (`tfpose.streaming`)."""
+
+    kind = "stream"
+    needs_intrinsics = True  # accepted always: the stream signature takes them
+
+    def __init__(self, path, lookahead=None):
+        from tfpose import streaming
+
+        self.path, self.requested = path, lookahead
+        self.lifter = streaming.StreamingLifter(path, lookahead=lookahead)
+
+    def __call__(self, keypoints_2d, intrinsics=None):
+        from tfpose import streaming
+
+        lifter = self.lifter
+        if intrinsics is not None:
+            lifter = streaming.StreamingLifter(self.path, lookahead=self.requested,
+                                               intrinsics=intrinsics)
+        outputs = [lifter.push(frame) for frame in np.asarray(keypoints_2d, np.float32)]
+        outputs = [o for o in outputs if o is not None] + lifter.flush()
+        return np.stack([o.poses_3d for o in outputs])
+
+
+def load_lifter(path, protocol=None, lookahead=None):
+    """A `Lifter` for a SavedModel directory, `.keras` or `.tflite` file.
+
+    `protocol`: `None` for the model's own (an export's, built in), or
+    `"causal"` with `lookahead` (default 0; exports: through their
+    `stream` signature, whose lookahead it must be, default theirs).
+    """
     path = os.fspath(path)
+    if protocol not in (None, "model", "causal") and not path.endswith(".keras"):
+        raise ValueError(f"{path}: an export lifts with the protocol built into it; "
+                         f"--eval_protocol={protocol} needs a .keras model.")
+    if protocol == "model":
+        protocol = None
+    if protocol == "causal" and not path.endswith(".keras"):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"Model not found: {path}")
+        return StreamLifter(path, lookahead)
     if os.path.isdir(path):
         return SavedModelLifter(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"Model not found: {path}")
     extension = os.path.splitext(path)[1].lower()
     if extension == ".keras":
-        return KerasLifter(path)
+        return KerasLifter(path, protocol=protocol, lookahead=lookahead or 0)
     if extension == ".tflite":
         return TFLiteLifter(path)
     raise ValueError(f"{path}: expected a SavedModel directory, a .keras or a .tflite file.")

@@ -91,17 +91,24 @@ def monitor_name(model, validation):
 
 def protocol_frames(model, protocol, num_frames):
     """The window length a sequence protocol feeds `model`: a TCN's
-    receptive field for the convolutional pass, else `num_frames`."""
-    return model.receptive_field if protocol == "convolutional" else num_frames
+    receptive field for the convolutional pass (and the causal protocol,
+    which is one too for a TCN), else `num_frames`."""
+    if protocol == "convolutional" or (protocol == "causal"
+                                       and inference.is_convolutional(model)):
+        return model.receptive_field
+    return num_frames
 
 
 def evaluate_model(model, sequences, num_frames, step=5, flip=True, batch_size=256,
-                   protocol="average"):
-    """Sequence evaluation (sliding windows, flip) in millimetres."""
+                   protocol="average", lookahead=0, camera_space=False, focal_scale=1.0):
+    """Sequence evaluation (sliding windows, flip) in millimetres; see
+    `evaluation.evaluate_sequences` for `camera_space` and `focal_scale`."""
     num_frames = protocol_frames(model, protocol, num_frames)
     lifter = inference.SequenceLifter(inference_model(model), num_frames, step=step, flip=flip,
-                                      batch_size=batch_size, protocol=protocol)
-    return evaluation.to_millimetres(evaluation.evaluate_sequences(lifter, sequences))
+                                      batch_size=batch_size, protocol=protocol,
+                                      lookahead=lookahead)
+    return evaluation.to_millimetres(evaluation.evaluate_sequences(
+        lifter, sequences, camera_space=camera_space, focal_scale=focal_scale))
 
 
 def save_model(model, path):

@@ -42,6 +42,11 @@ def test_lifts_coco_pixels_with_gaps_and_renders(models, tmp_path):
     poses = np.asarray(data["poses_3d"])
     assert poses.shape == (100, 17, 3) and np.isfinite(poses).all()
     np.testing.assert_allclose(poses[:, 0], 0.0)  # root-relative
+    # Beside them, the same poses placed in camera space at the solved roots.
+    root = np.asarray(data["root_trajectory"])
+    assert root.shape == (100, 3) and data["camera_assumed"] is True
+    np.testing.assert_allclose(np.asarray(data["poses_3d_camera"]), poses + root[:, None],
+                               atol=2e-5)
     flagged = np.asarray(data["interpolated"])
     # The example's occluded left wrist (frames 30-37), right ankle (60-63)
     # and empty frame 50 are flagged; H36M's hip comes from COCO's hips.

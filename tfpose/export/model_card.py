@@ -5,6 +5,8 @@ import json
 
 from tfpose.export import saved_model
 
+STREAM_TFLITE = "stream.tflite"
+
 
 MODEL_NAMES = {"ugcn": "UGCN", "dgnet": "DG-Net", "tcn": "TCN (VideoPose3D)"}
 
@@ -82,14 +84,15 @@ def _metrics_table(metrics):
 
 def render(*, name, version, model, parameters, flag_values, protocol, step, flip,
            with_intrinsics, metrics=None, metrics_command=None, tflite_files=None,
-           tflite_accuracy=None, keras_file=None, loss_kwargs=None):
+           tflite_accuracy=None, keras_file=None, loss_kwargs=None, lookahead=0, stream=None):
     """Markdown text of the card. `flag_values`: the run's resolved flags
     (`{name: value}`); `tflite_files`: `{file name: (quantisation, bytes)}`;
     `tflite_accuracy`: `{"reference": summary, "views": text, file name:
     summary}` of each TFLite file against the Keras model on the same test
     views (`tfpose.evaluation` summaries in mm); `keras_file`: the trained
     Keras model's file name, if the export holds it, and `loss_kwargs` the
-    run's `MotionLoss` arguments."""
+    run's `MotionLoss` arguments; `stream`: `(window frames, lookahead)`
+    of the `stream` signature, or `None` without one."""
     dataset = flag_values.get("dataset", "?")
     fresh = flag_values.get("training_cameras") in ("fresh", "auto")
     seen = (f", training actors only, each training window through its own virtual camera"
@@ -130,7 +133,7 @@ def render(*, name, version, model, parameters, flag_values, protocol, step, fli
         "- `poses_3d`: float32 `[B, T, 17, 3]`, metres, camera frame (x right, y down, z "
         "forward), relative to the hip (joint 0, always zero).",
         "",
-        f"Sequence protocol inside the graph: {protocol_text(protocol, step, flip)}.",
+        f"Sequence protocol inside the graph: {protocol_text(protocol, step, flip, lookahead)}.",
         "",
         "## Signatures",
         "",
@@ -138,6 +141,27 @@ def render(*, name, version, model, parameters, flag_values, protocol, step, fli
         f"- `{saved_model.TFLITE}`: the same with batch 1 (the TFLite files' source).",
         f"- `{saved_model.WINDOW}`: the bare network on one window `[1, "
         f"{flag_values.get('num_frames')}, 17, 2]`.",
+    ]
+    if stream:
+        frames, stream_lookahead = stream
+        lines += [
+            f"- `{saved_model.STREAM}`: live lifting, one frame per call: `(state [1, "
+            f"{frames + 1}, 17, 2], keypoints_2d [1, 17, 2], intrinsics [1, 4])` -> "
+            "`poses_3d`, `poses_3d_camera` `[1, 17, 3]`, `root_position` `[1, 3]` (metres, "
+            "camera frame), `frame` `[1]` and the next `state`. Start with a state of zeros "
+            "and pass each call's `state` to the next. The pose returned is that of frame "
+            f"`frame`, {stream_lookahead} frame(s) before the one just given "
+            f"(causal, lookahead {stream_lookahead}; nothing is due while `frame < 0`); "
+            "non-finite joints (missing) are held from the previous frame. `intrinsics`: "
+            "the camera's `(f_x, f_y, c_x, c_y)` normalised as below; they place "
+            "`poses_3d_camera` and `root_position` (the root solved in closed form from "
+            "the pose and the 2D)"
+            + (" and feed the model." if with_intrinsics else
+               "; the root-relative pose does not use them.")
+            + f" `{STREAM_TFLITE}` is this signature for TFLite; "
+            "`tfpose.streaming.StreamingLifter` runs either.",
+        ]
+    lines += [
         "",
         "TF Serving: `docker run -p 8501:8501 -v \"$PWD/<models>/" + name + ":/models/"
         + name + "\" -e MODEL_NAME=" + name + " tensorflow/serving`, then POST "
@@ -175,8 +199,10 @@ def render(*, name, version, model, parameters, flag_values, protocol, step, fli
             else:
                 scores = "not measured | | |"
             lines.append(f"| `{file_name}` | {quantization} | {size / 1e6:.2f} MB | {scores} |")
-        lines += ["", "Builtin ops only, batch 1, any number of frames (resize the input). "
-                  "Run with `ai-edge-litert`.", ""]
+        lines += ["", "Builtin ops only, batch 1, any number of frames (resize the input); "
+                  f"`{STREAM_TFLITE}`, if present, is the `{saved_model.STREAM}` signature "
+                  "(fixed shapes; not scored here: it is tested equal to the Keras "
+                  "model's stream). Run with `ai-edge-litert`.", ""]
     lines += ["## Accuracy", ""]
     if metrics:
         lines += [
@@ -191,8 +217,9 @@ def render(*, name, version, model, parameters, flag_values, protocol, step, fli
     return "\n".join(lines)
 
 
-def protocol_text(protocol, step, flip):
+def protocol_text(protocol, step, flip, lookahead=0):
     base = {
+        "causal": f"each frame from the window ending {lookahead} frame(s) after it (causal)",
         "average": f"windows every {step} frames, overlapping predictions averaged",
         "center": "one window centred on every frame, its centre kept",
         "tiled": f"windows every {step} frames, each keeping its central {step} frames",

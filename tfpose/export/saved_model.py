@@ -11,6 +11,14 @@ screen coordinates, `poses_3d` float32 metres, root-relative, camera frame):
   `.tflite` files are converted from (the number of frames stays dynamic).
 - `window`: the bare network on one window, `[1, num_frames, 17, 2]`,
   fixed shape (for accelerators and calibration that need static shapes).
+- `stream` (exports with a stream lookahead): one live frame per call,
+  `(state [1, T + 1, 17, 2], keypoints_2d [1, 17, 2], intrinsics [1, 4])`
+  -> `poses_3d`, `poses_3d_camera` `[1, 17, 3]`, `root_position` `[1, 3]`,
+  `frame` `[1]` int32 and the next `state` (`tfpose.streaming`: the causal
+  protocol; the caller carries the state, zeros to start; the pose is that
+  of frame `frame`, `lookahead` frames back, none while `frame < 0`;
+  `intrinsics`, normalised, place the camera-space outputs). Its TFLite
+  conversion is `stream.tflite`.
 
 Models with DG-Net's balanced output take a second input, `intrinsics`
 `[B, 4]`, in every signature.
@@ -28,7 +36,8 @@ from tfpose import inference
 SERVING = "serving_default"
 TFLITE = "serve_tflite"
 WINDOW = "window"
-SIGNATURES = (SERVING, TFLITE, WINDOW)
+STREAM = "stream"
+SIGNATURES = (SERVING, TFLITE, WINDOW, STREAM)
 
 
 def _specs(batch, frames, num_joints, with_intrinsics):
@@ -38,9 +47,13 @@ def _specs(batch, frames, num_joints, with_intrinsics):
     return specs
 
 
-def build_module(model, *, num_frames, protocol, step=5, flip=True, num_joints=17):
+def build_module(model, *, num_frames, protocol, step=5, flip=True, num_joints=17,
+                 lookahead=0, stream_lookahead=None):
     """A `tf.Module` holding the model's variables, and its signatures
     `{name: tf.function}`, ready for `tf.saved_model.save`.
+
+    `lookahead`: of the `"causal"` protocol; `stream_lookahead`: `None`, or
+    the lookahead of a `stream` signature.
 
     (Not `keras.export.ExportArchive`: with Keras 3.15 it saved every
     variable twice, doubling the SavedModel's size.)
@@ -49,7 +62,8 @@ def build_module(model, *, num_frames, protocol, step=5, flip=True, num_joints=1
 
     def sequences(keypoints_2d, intrinsics=None):
         poses = inference.lift_sequences(model, keypoints_2d, intrinsics, num_frames=num_frames,
-                                         protocol=protocol, step=step, flip=flip)
+                                         protocol=protocol, step=step, flip=flip,
+                                         lookahead=lookahead)
         return {"poses_3d": poses}
 
     def window(keypoints_2d, intrinsics=None):
@@ -69,6 +83,12 @@ def build_module(model, *, num_frames, protocol, step=5, flip=True, num_joints=1
             endpoint = (lambda f: lambda keypoints_2d: f(keypoints_2d))(fn)
         signatures[name] = tf.function(endpoint, input_signature=specs, autograph=False)
         setattr(module, name, signatures[name])
+    if stream_lookahead is not None:
+        from tfpose import streaming
+
+        frames = model.receptive_field if inference.is_convolutional(model) else num_frames
+        signatures[STREAM] = streaming.step_function(model, frames, stream_lookahead, flip)
+        setattr(module, STREAM, signatures[STREAM])
     return module, signatures
 
 
@@ -79,7 +99,8 @@ def write(model, directory, **protocol):
 
 
 def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite_files=None,
-           representative_data=None, extra_files=None, overwrite=False, check_tflite=None):
+           representative_data=None, extra_files=None, overwrite=False, check_tflite=None,
+           lookahead=0, stream_lookahead=None, stream_tflite=None):
     """Writes the SavedModel, its TFLite conversions and extra files to
     `export_dir`, all or nothing: everything goes to a temporary directory
     beside it, renamed into place at the end.
@@ -87,7 +108,11 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
     Args:
         model: the inference model.
         export_dir: `<base>/<model_name>/<version>`.
-        num_frames, protocol, step, flip: the sequence protocol.
+        num_frames, protocol, step, flip, lookahead: the sequence protocol.
+        stream_lookahead: `None`, or add the `stream` signature with this
+            lookahead.
+        stream_tflite: `None`, or the file name of its fp32 TFLite
+            conversion (e.g. `"stream.tflite"`).
         tflite_files: `{file name: quantisation}` converted from the
             `serve_tflite` signature (see `tfpose.export.tflite`).
         representative_data: calibration inputs for `"int8"`.
@@ -112,8 +137,17 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
     os.makedirs(parent, exist_ok=True)
     temporary = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.", dir=parent)
     try:
-        write(model, temporary, num_frames=num_frames, protocol=protocol, step=step, flip=flip)
+        write(model, temporary, num_frames=num_frames, protocol=protocol, step=step, flip=flip,
+              lookahead=lookahead, stream_lookahead=stream_lookahead)
         converted, checks = {}, {}
+        if stream_tflite:
+            if stream_lookahead is None:
+                raise ValueError("`stream_tflite` needs `stream_lookahead`.")
+            flatbuffer = tflite.convert_saved_model(temporary, STREAM, "fp32")
+            _smoke_run_stream(flatbuffer)
+            with open(os.path.join(temporary, stream_tflite), "wb") as f:
+                f.write(flatbuffer)
+            converted[stream_tflite] = ("fp32", len(flatbuffer))
         for name, quantization in (tflite_files or {}).items():
             flatbuffer = tflite.convert_saved_model(temporary, TFLITE, quantization,
                                                     representative_data)
@@ -153,6 +187,20 @@ def _smoke_run(flatbuffer, quantization, with_intrinsics):
         raise RuntimeError(f"The {quantization} TFLite model converts but does not run on "
                            f"ai-edge-litert ({str(error).strip()}); leave {quantization} out.") \
             from None
+
+
+def _smoke_run_stream(flatbuffer):
+    """`_smoke_run` for the stream file: one frame through `StreamingLifter`."""
+    from tfpose import streaming
+
+    try:
+        with tempfile.NamedTemporaryFile(suffix=".tflite") as f:
+            f.write(flatbuffer)
+            f.flush()
+            streaming.StreamingLifter(f.name).push(np.zeros((17, 2), np.float32))
+    except RuntimeError as error:
+        raise RuntimeError(f"The stream TFLite model converts but does not run on "
+                           f"ai-edge-litert ({str(error).strip()}).") from None
 
 
 def load_signature(export_dir, name=SERVING):

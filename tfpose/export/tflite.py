@@ -102,6 +102,19 @@ def interpreter(flatbuffer, num_threads=1):
     return Interpreter(model_path=str(flatbuffer), num_threads=num_threads)
 
 
+def signature_runner(flatbuffer, signature_key, num_threads=1):
+    """A callable running one signature of a multi-input `.tflite` file by
+    input name (`runner(state=..., keypoints_2d=...) -> {name: array}`),
+    or a clear error for a file without it."""
+    it = interpreter(flatbuffer, num_threads)
+    signatures = it.get_signature_list()
+    if signature_key not in signatures:
+        raise ValueError(f"The TFLite file has no {signature_key!r} signature (it has "
+                         f"{sorted(signatures)}); a stream needs the stream file "
+                         "(stream.tflite) that scripts/export.py writes.")
+    return it.get_signature_runner(signature_key)
+
+
 def input_names(flatbuffer_or_interpreter):
     """The model's inputs, `["keypoints_2d"]` or `["keypoints_2d", "intrinsics"]`."""
     it = flatbuffer_or_interpreter
