@@ -13,6 +13,8 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     packages=setuptools.find_packages(include=["tfpose", "tfpose.*"]),
+    # The built-in joint mappings (tfpose.data.joint_mapping) are data files.
+    package_data={"tfpose.data": ["mappings/*.json"]},
     python_requires=">=3.10",
     # Plain `tensorflow` (not `tensorflow-cpu`): tensorflow-graphics declares
     # `tensorflow` as a requirement, so depending on `tensorflow-cpu` would

@@ -5,6 +5,8 @@
     python scripts/train.py ... --strategy=mirrored            # all local GPUs
     TF_CONFIG=... python scripts/train.py ... --strategy=multi_worker   # one per host
     python scripts/launch_workers.py --num_workers=2 -- <train.py flags>  # try it locally
+    python scripts/train.py --flagfile=configs/ugcn_hdm05.cfg --dataset=mocap \
+        --data_dir=my_mocap --init_from=runs/ugcn_hdm05/model.keras ...  # fine-tune
 
 Writes to --model_dir (the chief only; other workers write into temporary
 directories): flags.cfg (rerun with --flagfile=<model_dir>/flags.cfg),
@@ -69,6 +71,8 @@ def main(argv):
     with strategy.scope():
         model = runner.build_model(FLAGS.model, model_kwargs, tfpose_flags.loss_kwargs(),
                                    schedule, FLAGS.dgnet_block_weight)
+        if FLAGS.init_from:
+            runner.initialize_from(model, FLAGS.init_from)
     if replicas > 1 and FLAGS.sync_batch_norm:
         distribute.synchronize_batch_norm(model)
     logging.info("%s: %d parameters, %d steps per epoch, %s loop, %d replicas", FLAGS.model,

@@ -19,16 +19,28 @@ def define_data_flags():
     flags.DEFINE_enum("dataset", "synthetic", DATASETS,
                       "synthetic: procedural motion made in code; hdm05: ASF/AMC "
                       "motion capture through virtual cameras; h36m: VideoPose3D's "
-                      "Human3.6M files.")
+                      "Human3.6M files; mocap: your own folder of BVH or ASF/AMC takes "
+                      "through virtual cameras (docs/DATA.md).")
     flags.DEFINE_string("data_dir", None,
                         "hdm05: the folder with asf/, train/, test/. h36m: the "
-                        "folder with data_3d_h36m.npz.")
+                        "folder with data_3d_h36m.npz. mocap: the folder of takes.")
     flags.DEFINE_string("h36m_2d", None,
                         "h36m: a data_2d_h36m_<detector>.npz with 2D detections; "
                         "unset: ground-truth 2D projected through the cameras.")
-    flags.DEFINE_float("fps", 50.0, "Frame rate HDM05 is resampled to.", lower_bound=1.0)
+    flags.DEFINE_string("mocap_mapping", None,
+                        "mocap: the joint mapping, a built-in name (asf, bvh, mixamo) or a "
+                        "JSON file; unset: the folder's splits.json, else bvh for .bvh "
+                        "takes and asf for .amc takes.")
+    flags.DEFINE_list("train_glob", None,
+                      "mocap: globs of the training takes, relative to --data_dir; "
+                      "unset: the folder's splits.json.")
+    flags.DEFINE_list("test_glob", None,
+                      "mocap: globs of the test takes, relative to --data_dir; unset: the "
+                      "folder's splits.json.")
+    flags.DEFINE_float("fps", 50.0, "Frame rate HDM05 and mocap are resampled to.",
+                      lower_bound=1.0)
     flags.DEFINE_integer("num_cameras", 4,
-                         "Virtual cameras per sequence (synthetic, hdm05).", lower_bound=1)
+                         "Virtual cameras per sequence (synthetic, hdm05, mocap).", lower_bound=1)
     flags.DEFINE_integer("camera_seed", 0, "Seed of the virtual cameras.")
     flags.DEFINE_integer("synthetic_sequences", 40,
                          "Training sequences of the synthetic dataset.", lower_bound=1)
@@ -110,6 +122,9 @@ def data_kwargs(flag_values=flags.FLAGS):
         camera_seed=flag_values.camera_seed,
         synthetic_sequences=flag_values.synthetic_sequences,
         synthetic_frames=flag_values.synthetic_frames,
+        mocap_mapping=flag_values.mocap_mapping,
+        train_glob=flag_values.train_glob,
+        test_glob=flag_values.test_glob,
     )
 
 
@@ -171,6 +186,9 @@ def define_model_flags():
 def define_training_flags():
     """Flags of the optimiser, schedule, run directory and evaluation."""
     flags.DEFINE_string("model_dir", None, "Run directory: checkpoints, logs, flags.cfg.")
+    flags.DEFINE_string("init_from", None,
+                        "Fine-tune: start from the weights of this .keras model (a run's "
+                        "model.keras); the flags must build the same architecture.")
     flags.DEFINE_integer("epochs", 10, "Training epochs.", lower_bound=1)
     flags.DEFINE_integer("steps_per_epoch", 0,
                          "Batches per epoch; 0 = one pass over the training windows.",

@@ -222,3 +222,29 @@ def train(model, make_train, val_ds, *, strategy, loop, model_dir, write_dir, ep
 
 def final_model_path(model_dir):
     return os.path.join(model_dir, "model.keras")
+
+
+def initialize_from(model, path):
+    """Copies the weights of a saved `.keras` model into `model`, to fine-tune.
+
+    The optimiser starts afresh. Raises `ValueError` naming the first
+    difference when the two architectures differ.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No model to initialise from at {path!r}.")
+    source = keras.models.load_model(path, compile=False)
+    theirs, ours = source.weights, model.weights
+    problem = None
+    if len(theirs) != len(ours):
+        problem = f"it has {len(theirs)} weight tensors, the model built from flags {len(ours)}"
+    else:
+        for a, b in zip(theirs, ours):
+            if tuple(a.shape) != tuple(b.shape):
+                problem = (f"its weight {a.path} has shape {tuple(a.shape)}, the model's "
+                           f"{b.path} {tuple(b.shape)}")
+                break
+    if problem:
+        raise ValueError(
+            f"Cannot initialise from {path}: its architecture differs from the model built "
+            f"from the flags ({problem}). Pass the flags it was trained with (its flags.cfg).")
+    model.set_weights(source.get_weights())

@@ -1,0 +1,77 @@
+"""scripts/train.py, evaluate.py and inspect_data.py on a folder of BVH takes."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from script_runs import REPO, train
+
+sys.path.insert(0, str(REPO / "tests" / "data"))
+import mocap_files  # noqa: E402
+
+from tfpose import runner  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory):
+    return mocap_files.write_folder(tmp_path_factory.mktemp("mocap") / "capture", frames=64)
+
+
+def test_fine_tune_on_a_bvh_folder(tiny_run, capture, tmp_path):
+    # From the tiny run's model, at learning rate 0: the weights must stay
+    # the initial ones, which shows that --init_from loaded them.
+    run = tmp_path / "run"
+    result = train(run, "--dataset=mocap", f"--data_dir={capture}", "--num_cameras=1",
+                   f"--init_from={tiny_run / 'model.keras'}", "--learning_rate=0",
+                   "--epochs=1", "--steps_per_epoch=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    flags_cfg = (run / "flags.cfg").read_text()
+    assert "--dataset=mocap" in flags_cfg and "--init_from=" in flags_cfg
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics["per_action"]) == {"walk"} and metrics["average"]["mpjpe"] > 0
+    # (Batch-norm statistics still move at learning rate 0.)
+    before, after = (keras.models.load_model(p, compile=False).trainable_weights
+                     for p in (tiny_run / "model.keras", run / "model.keras"))
+    assert len(before) == len(after)
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+    result = subprocess.run(
+        [sys.executable, "scripts/evaluate.py", f"--flagfile={run / 'flags.cfg'}",
+         f"--output_json={tmp_path / 'eval.json'}"],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    evaluated = json.loads((tmp_path / "eval.json").read_text())
+    assert evaluated["average"]["mpjpe"] == pytest.approx(metrics["average"]["mpjpe"], rel=1e-5)
+
+
+def test_inspect_data_on_a_bvh_folder(capture):
+    result = subprocess.run(
+        [sys.executable, "scripts/inspect_data.py", "--dataset=mocap", f"--data_dir={capture}",
+         "--mocap_mapping=bvh", "--test_glob=test/*_01.bvh", "--num_frames=16",
+         "--batch_size=4", "--num_cameras=1"],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "anna" in result.stdout and "ben" in result.stdout
+    # The built-in mapping infers the unit and the up axis, and says so.
+    assert "taken to be centimetres" in result.stderr and "detected +y up" in result.stderr
+
+
+def test_init_from_a_different_architecture(tmp_path):
+    def build(width):
+        return runner.build_model(
+            "ugcn", dict(num_frames=16, down_channels=[4, 4, 4, 8, 8, 8, 8, 8, width],
+                         merge_channels=4, num_pairs=1),
+            dict(intervals=[2, 4]), 1e-3)
+
+    build(8).save(tmp_path / "a.keras")
+    model = build(8)
+    runner.initialize_from(model, str(tmp_path / "a.keras"))
+    with pytest.raises(ValueError, match=r"a.keras: its architecture differs from the model "
+                                         r"built from the flags \((its weight|it has \d+ weight)"):
+        runner.initialize_from(build(16), str(tmp_path / "a.keras"))
+    with pytest.raises(FileNotFoundError, match="No model to initialise from"):
+        runner.initialize_from(model, str(tmp_path / "none.keras"))
