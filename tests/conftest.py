@@ -17,6 +17,9 @@ def _seed():
 @pytest.fixture(scope="session")
 def hdm05_dir():
     if not (HDM05_DIR / "asf").is_dir():
+        if os.environ.get("CI", "").lower() == "true":
+            # CI always has ../shared: a missing copy must not pass as skips.
+            pytest.fail(f"CI=true but HDM05 data not found at {HDM05_DIR}.")
         pytest.skip(
             f"HDM05 data not found at {HDM05_DIR} (expected ../shared/data/hdm05 "
             "beside the repository, or set TFPOSE_HDM05_DIR)."
