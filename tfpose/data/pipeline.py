@@ -52,7 +52,7 @@ def _as_arrays(views, intrinsics):
     return views
 
 
-def world_arrays(sequences, root=0):
+def world_arrays(sequences):
     """World-frame 3D `[T, J, 3]` float32 of `Sequence`s (or arrays)."""
     if not len(sequences):
         raise ValueError("No sequences to make windows from.")
