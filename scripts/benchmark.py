@@ -16,7 +16,7 @@ again, with --memory_probe), so one workload's peak does not hide
 another's. `scripts/benchmark_suite.py` runs the documented comparison.
 
 Live lifting (opt-in, not in the default --measure): `streaming` times
-`tfpose.streaming.StreamingLifter.push` frame by frame (p50/p99 over
+`tfpose.inference.streaming.StreamingLifter.push` frame by frame (p50/p99 over
 --stream_frames frames) on --stream_backends, causal with --lookahead;
 `stream_memory` samples resident memory along a --stream_memory_frames
 stream:
@@ -36,7 +36,9 @@ import keras
 import tensorflow as tf
 from absl import app, flags
 
-from tfpose import benchmark, fileio, runner, testing
+from tfpose import benchmark, fileio, testing
+from tfpose.inference import protocols
+from tfpose.training import runner
 from tfpose import flags as tfpose_flags
 from tfpose.models import MODELS, inference_model
 
@@ -85,8 +87,8 @@ def _count(model):
 
 
 def _protocol(model):
-    protocol = runner.eval_protocol(FLAGS.model, FLAGS.eval_protocol)
-    num_frames = runner.protocol_frames(model, protocol, FLAGS.num_frames)
+    protocol = protocols.resolve_protocol(MODELS[FLAGS.model], FLAGS.eval_protocol)
+    num_frames = protocols.window_frames(model, FLAGS.num_frames)
     return protocol, num_frames
 
 
@@ -101,7 +103,7 @@ def _workload(name, model, protocol, num_frames, repeats, warmup):
             model, num_frames, protocol, length=_SEQUENCE_FRAMES.value, flip=True,
             repeats=repeats, step=FLAGS.eval_step, warmup=warmup, lookahead=FLAGS.lookahead)
     if name == "windows":
-        frames = benchmark.window_frames(model, FLAGS.num_frames)
+        frames = protocols.window_frames(model, FLAGS.num_frames)
         return benchmark.window_throughput(model, frames, batch=_WINDOW_BATCH.value,
                                            repeats=repeats, warmup=warmup)
     if name == "training":
@@ -162,7 +164,7 @@ def main(argv):
         "model": FLAGS.model,
         # As trained, and as run (UGCN folds batch norm, DG-Net drops its heads).
         "parameters": _count(trained), "inference_parameters": _count(model),
-        "num_frames": FLAGS.num_frames, "window_frames": benchmark.window_frames(
+        "num_frames": FLAGS.num_frames, "window_frames": protocols.window_frames(
             model, FLAGS.num_frames),
         "protocol": protocol, "step": FLAGS.eval_step, "sequence_frames": _SEQUENCE_FRAMES.value,
         "lookahead": FLAGS.lookahead, "flip": FLAGS.eval_flip,

@@ -25,7 +25,9 @@ import os
 import keras
 from absl import app, flags
 
-from tfpose import evaluation, fileio, runner
+from tfpose import fileio
+from tfpose.inference import evaluation, protocols
+from tfpose.training import runner
 from tfpose import flags as tfpose_flags
 from tfpose.data import sources
 
@@ -40,7 +42,7 @@ _LIFTER = flags.DEFINE_string(
     "(--eval_protocol=causal: the export's stream signature, or stream.tflite).")
 _CAMERA_SPACE = flags.DEFINE_bool(
     "camera_space", False, "Also score absolute 3D in camera space: the root solved in closed "
-    "form from the prediction, the 2D and the intrinsics (tfpose.camera_space).")
+    "form from the prediction, the 2D and the intrinsics (tfpose.inference.camera_space).")
 _FOCAL_SCALE = flags.DEFINE_float(
     "focal_scale", 1.0, "The focal length the camera-space solve is given, times the true "
     "one (1.2: 20% off).", lower_bound=1e-3)
@@ -62,7 +64,7 @@ def main(argv):
         for sequence in sequences:
             sequence.views = sequence.views[: _VIEWS.value]
     if _LIFTER.value:
-        from tfpose import lifters
+        from tfpose.inference import lifters
 
         summary = evaluation.to_millimetres(evaluation.evaluate_sequences(
             lifters.load_lifter(_LIFTER.value, protocol=FLAGS.eval_protocol,
@@ -85,17 +87,16 @@ def main(argv):
     if not os.path.exists(checkpoint):
         raise app.UsageError(f"Checkpoint not found: {checkpoint}")
     model = keras.models.load_model(checkpoint, compile=False)
-    protocol = runner.eval_protocol(FLAGS.model, FLAGS.eval_protocol)
     try:
         summary = runner.evaluate_model(model, sequences, FLAGS.num_frames, FLAGS.eval_step,
-                                        FLAGS.eval_flip, protocol=protocol,
+                                        FLAGS.eval_flip, protocol=FLAGS.eval_protocol,
                                         lookahead=FLAGS.lookahead,
                                         camera_space=_CAMERA_SPACE.value,
                                         focal_scale=_FOCAL_SCALE.value)
     except ValueError as error:  # e.g. a lookahead beyond the model's window
         raise app.UsageError(str(error)) from None
     summary["checkpoint"] = checkpoint
-    summary["protocol"] = protocol
+    summary["protocol"] = protocol = protocols.resolve_protocol(model, FLAGS.eval_protocol)
     if protocol == "causal":
         summary["lookahead"] = FLAGS.lookahead
     if _CAMERA_SPACE.value:

@@ -8,7 +8,7 @@ Writes the TF Serving layout `<base>/<model_name>/<version>/`: the SavedModel
 (converted from `serve_tflite`, builtin ops only; `int8` and `int16x8` calibrated on --calibration_windows
 windows of the run's training data), each scored on the first --card_views camera
 views of every test sequence, with --stream `stream.tflite` (the live
-per-frame step, `tfpose.streaming`, with --lookahead frames of lookahead),
+per-frame step, `tfpose.inference.streaming`, with --lookahead frames of lookahead),
 the trained Keras model (`model.keras`, for fine-tuning), the run's
 `flags.cfg`, its metrics and a `MODEL_CARD.md`. All or nothing: a failed
 export leaves no directory behind.
@@ -27,10 +27,12 @@ import keras
 import numpy as np
 from absl import app, flags
 
-from tfpose import evaluation, inference, lifters, runner
+from tfpose.inference import evaluation, lifters, protocols
+from tfpose.training import runner
 from tfpose import flags as tfpose_flags
 from tfpose.data import sources
 from tfpose.export import model_card, saved_model, tflite
+from tfpose.models import MODELS
 from tfpose.models import inference_model
 
 _RUN_DIR = flags.DEFINE_string("run_dir", None, "The training run to export.")
@@ -123,15 +125,15 @@ def main(argv):
     # compile=False: the optimizer state would otherwise be saved with the model.
     trained = keras.models.load_model(checkpoint, compile=False)
     model = inference_model(trained)
-    with_intrinsics = inference.needs_intrinsics(model)
-    protocol = runner.eval_protocol(FLAGS.model, FLAGS.eval_protocol)
-    num_frames = runner.protocol_frames(model, protocol, FLAGS.num_frames)
-    stream_frames = runner.protocol_frames(model, "causal", FLAGS.num_frames)
+    with_intrinsics = protocols.needs_intrinsics(model)
+    protocol = protocols.resolve_protocol(MODELS[FLAGS.model], FLAGS.eval_protocol)
+    num_frames = protocols.window_frames(model, FLAGS.num_frames)
+    stream_frames = protocols.window_frames(model, FLAGS.num_frames)
     try:  # a lookahead beyond the window fails now, not after the conversions
         if protocol == "causal":
-            inference.read_position(num_frames, protocol, FLAGS.lookahead)
+            protocols.read_position(num_frames, protocol, FLAGS.lookahead)
         if _STREAM.value:
-            inference.read_position(stream_frames, "causal", FLAGS.lookahead)
+            protocols.read_position(stream_frames, "causal", FLAGS.lookahead)
     except ValueError as error:
         raise app.UsageError(str(error)) from None
     export_dir = os.path.normpath(_EXPORT_DIR.value)

@@ -15,6 +15,7 @@ import json
 from absl import app, flags
 
 from tfpose import flags as tfpose_flags
+from tfpose import metrics
 from tfpose.data import pipeline, sources, summary
 
 _JSON = flags.DEFINE_string("json", None, "Also write the summary as JSON here.")
@@ -23,7 +24,7 @@ FLAGS = flags.FLAGS
 
 def _print_metrics(name, values):
     print(f"  {name:<28s}" + "  ".join(
-        f"{k} {v * (100 if k in ('pck', 'auc') else 1000):7.1f}" for k, v in values.items()))
+        f"{k} {v * metrics.display_scale(k):7.1f}" for k, v in values.items()))
 
 
 def main(argv):

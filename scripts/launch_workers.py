@@ -16,7 +16,7 @@ import sys
 
 from absl import app, flags
 
-from tfpose import cluster
+from tfpose.training import cluster
 
 _NUM_WORKERS = flags.DEFINE_integer("num_workers", 2, "Worker processes.", lower_bound=1)
 _TIMEOUT = flags.DEFINE_integer("timeout_s", 0,

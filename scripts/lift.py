@@ -3,7 +3,7 @@
     python scripts/lift.py --model=exported/ugcn/1 --input=examples/walk_coco.json \
         --layout=coco --output=walk_3d.npz --render=walk.gif
 
-Input: .npz, .json or .csv (see `tfpose.keypoint_files`), COCO-17 or H36M-17
+Input: .npz, .json or .csv (see `tfpose.data.keypoint_files`), COCO-17 or H36M-17
 joint order (--layout, or a `layout` entry in the file), pixel coordinates
 with the image size (--width/--height, or `width`/`height` in the file) or
 already normalised (--normalized), optional per-joint confidences. Joints
@@ -24,7 +24,7 @@ Output (--output, .npz or .json; written through a temporary file):
 `poses_3d` [T, 17, 3] metres, root-relative, camera frame (x right, y down,
 z forward), H36M joint order; `poses_3d_camera` [T, 17, 3] the same at the
 root positions `root_trajectory` [T, 3] solved in closed form from the
-poses, the 2D and the intrinsics (`tfpose.camera_space`); `intrinsics` the
+poses, the 2D and the intrinsics (`tfpose.inference.camera_space`); `intrinsics` the
 normalised camera used and `camera_assumed`; `keypoints_2d` the filled
 H36M-order 2D input (normalised); `interpolated` [T, 17] which 2D joints
 were filled; `joints`. --render writes a GIF/MP4 of the 3D skeleton beside
@@ -54,7 +54,8 @@ import sys
 import numpy as np
 from absl import app, flags
 
-from tfpose import camera, fileio, interpolation, keypoint_files
+from tfpose import camera, fileio
+from tfpose.data import interpolation, keypoint_files
 from tfpose import skeleton as skeleton_lib
 
 _MODEL = flags.DEFINE_string("model", None, "SavedModel directory, .keras or .tflite file.")
@@ -197,7 +198,7 @@ def stream():
                              "--height (or --normalized for normalised input).")
     source = sys.stdin if _INPUT.value == "-" else open(_INPUT.value, encoding="utf-8")
     k, _ = intrinsics(width, height)
-    from tfpose import streaming  # TensorFlow loads here, after the argument checks
+    from tfpose.inference import streaming  # TensorFlow loads here, after the argument checks
 
     lifter = streaming.StreamingLifter(
         _MODEL.value, lookahead=_LOOKAHEAD.value if flags.FLAGS["lookahead"].present else None,
@@ -262,7 +263,7 @@ def lift():
     keypoints_2d, interpolated = prepare(data, layout, width, height, _NORMALIZED.value,
                                          _MIN_CONFIDENCE.value)
     k, assumed = intrinsics(width, height)
-    from tfpose import camera_space, lifters  # TensorFlow loads here, after the input checks
+    from tfpose.inference import camera_space, lifters  # TensorFlow loads here, after the input checks
 
     lifter = lifters.load_lifter(
         _MODEL.value, protocol=_PROTOCOL.value,
@@ -281,7 +282,7 @@ def lift():
         print(f"wrote {_OUTPUT.value}: {len(poses_3d)} frames, "
               f"{int(interpolated.any(1).sum())} with interpolated joints")
     if _RENDER.value or _STRIP.value:
-        from tfpose import render
+        from tfpose.inference import render
 
         shown = camera.image_coordinates(keypoints_2d, width, height) if (
             width and height) else keypoints_2d

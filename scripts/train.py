@@ -23,9 +23,11 @@ import keras
 import tensorflow as tf
 from absl import app, flags, logging
 
-from tfpose import distribute, evaluation, fileio, runner
+from tfpose import fileio
+from tfpose.training import distribute, runner
+from tfpose.inference import evaluation
 from tfpose import flags as tfpose_flags
-from tfpose import training
+from tfpose.training import checkpoints, schedules
 from tfpose.data import sources
 
 FLAGS = flags.FLAGS
@@ -65,7 +67,7 @@ def main(argv):
         cameras=tfpose_flags.training_cameras(), body_scale=FLAGS.body_scale,
         bone_scale=FLAGS.bone_scale,
     )
-    schedule = training.learning_rate_schedule(
+    schedule = schedules.learning_rate_schedule(
         FLAGS.learning_rate, steps, FLAGS.lr_schedule, FLAGS.lr_decay_epochs, FLAGS.lr_decay_rate,
         epochs=FLAGS.epochs, warmup_steps=FLAGS.lr_warmup_steps)
     with strategy.scope():
@@ -83,7 +85,7 @@ def main(argv):
                  verbose=FLAGS.verbose, callbacks=_fault_injection(strategy))
     final = runner.final_model_path(write_dir.path)
     runner.save_model(model, final)
-    logging.info("final weights sha256 %s", training.weights_digest(model))
+    logging.info("final weights sha256 %s", checkpoints.weights_digest(model))
     if FLAGS.evaluate and write_dir.chief:
         # A fresh float32 copy outside the strategy: evaluation is the chief's
         # alone, and a distributed model's calls would wait for the others.
@@ -91,9 +93,7 @@ def main(argv):
             keras.mixed_precision.set_global_policy("float32")
             model = keras.models.load_model(final)
         summary = runner.evaluate_model(model, test, FLAGS.num_frames, FLAGS.eval_step,
-                                        FLAGS.eval_flip,
-                                        protocol=runner.eval_protocol(FLAGS.model,
-                                                                      FLAGS.eval_protocol))
+                                        FLAGS.eval_flip, protocol=FLAGS.eval_protocol)
         print(evaluation.format_table(summary))
         fileio.write_json(os.path.join(write_dir.path, "metrics.json"), summary)
     write_dir.cleanup()
@@ -108,7 +108,7 @@ def _fault_injection(strategy):
     step, _, task_id = spec.partition(":")
     if task_id and int(task_id) != distribute.task(strategy)[1]:
         return []
-    return [training.KillAtStep(int(step))]
+    return [checkpoints.KillAtStep(int(step))]
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from tfpose import camera, camera_space
+from tfpose import camera
+from tfpose.inference import camera_space
 
 WIDTH, HEIGHT = 1280, 720
 FOCAL, CENTER = np.array([1100.0, 1100.0]), np.array([650.0, 350.0])

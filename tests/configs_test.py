@@ -6,7 +6,8 @@ import pytest
 from absl import flags
 
 from tfpose import flags as tfpose_flags
-from tfpose import inference, runner
+from tfpose.inference import protocols
+from tfpose.training import runner
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "configs").glob("*.cfg")) + sorted((REPO / "tests/configs").glob("*.cfg"))
@@ -31,7 +32,7 @@ def test_config_parses_and_builds(config, flag_values):
     model = runner.build_model(flag_values.model, kwargs, tfpose_flags.loss_kwargs(flag_values),
                                flag_values.learning_rate)
     assert model.count_params() > 0
-    assert inference.needs_intrinsics(model) == runner.takes_intrinsics(kwargs)
+    assert protocols.needs_intrinsics(model) == runner.takes_intrinsics(kwargs)
     flag_values.unparse_flags()
 
 

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfpose import cluster, distribute, runner
+from tfpose.training import cluster, distribute, runner
 from tfpose.data import sources
 
 

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfpose import inference
+from tfpose.inference import protocols
 from tfpose.models import UGCN
 
 
@@ -40,7 +40,7 @@ def test_sequence_lifter_matches_window_loop(length, flip, batch_size):
     for w in model.get_layer("regressor").weights:
         w.assign(np.random.default_rng(1).normal(size=w.shape) * 0.1)
     x = np.random.default_rng(2).normal(size=(length, 17, 2)).astype(np.float32)
-    lifter = inference.SequenceLifter(model, 16, step=5, flip=flip, batch_size=batch_size)
+    lifter = protocols.SequenceLifter(model, 16, step=5, flip=flip, batch_size=batch_size)
     got = lifter(x)
     assert got.shape == (length, 17, 3)
     np.testing.assert_allclose(got, _reference(model, x, 16, 5, flip), atol=1e-5)
@@ -48,7 +48,7 @@ def test_sequence_lifter_matches_window_loop(length, flip, batch_size):
 
 def test_sequence_lifter_rejects_bad_input():
     model = UGCN(num_frames=16, down_channels=(4, 4, 4, 8, 8, 8, 8, 8, 8), merge_channels=4)
-    lifter = inference.SequenceLifter(model, 16)
+    lifter = protocols.SequenceLifter(model, 16)
     with pytest.raises(ValueError, match="17 joints"):
         lifter(np.zeros((20, 16, 2), np.float32))
     with pytest.raises(ValueError, match="NaN"):
@@ -77,16 +77,16 @@ def test_tiled_fast_mode_lifts_every_frame_once(length, step, batch_size):
     for w in model.get_layer("regressor").weights:
         w.assign(np.random.default_rng(1).normal(size=w.shape) * 0.1)
     x = np.random.default_rng(3).normal(size=(length, 17, 2)).astype(np.float32)
-    tiled = inference.SequenceLifter(model, 16, step=step, flip=False, batch_size=batch_size,
+    tiled = protocols.SequenceLifter(model, 16, step=step, flip=False, batch_size=batch_size,
                                      protocol="tiled")(x)
     np.testing.assert_allclose(tiled, _tiled_reference(model, x, 16, step), atol=1e-5)
-    in_graph = inference.lift_sequences(model, np.stack([x, x[::-1]]), num_frames=16,
+    in_graph = protocols.lift_sequences(model, np.stack([x, x[::-1]]), num_frames=16,
                                         protocol="tiled", step=step, flip=False)
     np.testing.assert_allclose(in_graph[0], tiled, atol=1e-5)
     np.testing.assert_allclose(in_graph[1], _tiled_reference(model, x[::-1], 16, step),
                                atol=1e-5)
     with pytest.raises(ValueError, match="at most"):
-        inference.SequenceLifter(model, 16, step=17, protocol="tiled")
+        protocols.SequenceLifter(model, 16, step=17, protocol="tiled")
 
 
 def test_tiled_with_step_one_is_the_centre_protocol():
@@ -96,12 +96,12 @@ def test_tiled_with_step_one_is_the_centre_protocol():
 
     model = randomize_zero_kernels(DGNet(num_frames=5, channels=8, num_blocks=1)).inference_model()
     x = np.random.default_rng(4).normal(size=(12, 17, 2)).astype(np.float32)
-    tiled = inference.SequenceLifter(model, 5, step=1, protocol="tiled")(x)
-    centre = inference.SequenceLifter(model, 5, protocol="center")(x)
+    tiled = protocols.SequenceLifter(model, 5, step=1, protocol="tiled")(x)
+    centre = protocols.SequenceLifter(model, 5, protocol="center")(x)
     assert np.abs(centre).max() > 1e-3
     np.testing.assert_allclose(tiled, centre, atol=1e-6)
     # The centre of 5 frames is the causal protocol with 2 frames of lookahead.
-    causal = inference.SequenceLifter(model, 5, protocol="causal", lookahead=2)(x)
+    causal = protocols.SequenceLifter(model, 5, protocol="causal", lookahead=2)(x)
     np.testing.assert_allclose(causal, centre, atol=1e-6)
 
 
@@ -143,20 +143,20 @@ def test_causal_protocol_matches_window_loop_and_ignores_the_future(causal_model
                                                                     lookahead):
     model, frames = causal_models[name]
     x = np.random.default_rng(5).normal(scale=0.3, size=(21, 17, 2)).astype(np.float32)
-    lifter = inference.SequenceLifter(model, frames, protocol="causal", lookahead=lookahead,
+    lifter = protocols.SequenceLifter(model, frames, protocol="causal", lookahead=lookahead,
                                       batch_size=8)
     got = lifter(x)
     expected = _causal_reference(model, x, frames, lookahead)
     assert np.abs(expected).max() > 1e-3
     np.testing.assert_allclose(got, expected, atol=1e-5)
-    in_graph = inference.lift_sequences(model, np.stack([x, x[::-1]]), num_frames=frames,
+    in_graph = protocols.lift_sequences(model, np.stack([x, x[::-1]]), num_frames=frames,
                                         protocol="causal", lookahead=lookahead)
     np.testing.assert_allclose(in_graph[0], got, atol=1e-5)
     np.testing.assert_allclose(in_graph[1], lifter(x[::-1]), atol=1e-5)
     # A change at frame 12 reaches frame 12 - L and later, never earlier.
     changed = x.copy()
     changed[12] += 0.5
-    for y in (lifter(changed), inference.lift_sequences(
+    for y in (lifter(changed), protocols.lift_sequences(
             model, changed[None], num_frames=frames, protocol="causal",
             lookahead=lookahead)[0].numpy()):
         np.testing.assert_array_equal(y[: 12 - lookahead], got[: 12 - lookahead])
@@ -166,7 +166,7 @@ def test_causal_protocol_matches_window_loop_and_ignores_the_future(causal_model
 def test_causal_lookahead_must_be_inside_the_window(causal_models):
     model, frames = causal_models["ugcn"]
     with pytest.raises(ValueError, match=r"`lookahead` must be in \[0, 15\].*got 16"):
-        inference.SequenceLifter(model, frames, protocol="causal", lookahead=16)
+        protocols.SequenceLifter(model, frames, protocol="causal", lookahead=16)
     with pytest.raises(ValueError, match="lookahead"):
-        inference.lift_sequences(model, np.zeros((1, 5, 17, 2), np.float32), num_frames=frames,
+        protocols.lift_sequences(model, np.zeros((1, 5, 17, 2), np.float32), num_frames=frames,
                                  protocol="causal", lookahead=-1)

@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from tfpose import interpolation, keypoint_files, skeleton
+from tfpose import skeleton
+from tfpose.data import interpolation, keypoint_files
 
 
 def _keypoints(frames=6, channels=3, seed=0):

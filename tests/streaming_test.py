@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from tfpose import camera, camera_space, inference, streaming, testing
+from tfpose import camera, testing
+from tfpose.inference import camera_space, protocols, streaming
 from tfpose.models import TCN, DGNet, UGCN
 
 INTRINSICS = camera.intrinsics_for(1000, 800, focal_px=1100.0)
@@ -40,7 +41,7 @@ def _stream(lifter, frames, confidences=None):
 def test_equals_the_offline_causal_protocol_frame_by_frame(models, name, lookahead):
     model, frames = models[name]
     x = np.random.default_rng(0).normal(scale=0.3, size=(19, 17, 2)).astype(np.float32)
-    offline = inference.SequenceLifter(model, frames, protocol="causal", lookahead=lookahead)(
+    offline = protocols.SequenceLifter(model, frames, protocol="causal", lookahead=lookahead)(
         x, intrinsics=INTRINSICS)
     lifter = streaming.StreamingLifter(model, lookahead=lookahead, intrinsics=INTRINSICS)
     assert lifter.num_frames == frames and lifter.lookahead == lookahead
@@ -56,7 +57,7 @@ def test_equals_the_offline_causal_protocol_frame_by_frame(models, name, lookahe
     again = _stream(lifter, x[:2])
     np.testing.assert_allclose(
         np.stack([o.poses_3d for o in again]),
-        inference.SequenceLifter(model, frames, protocol="causal", lookahead=lookahead)(
+        protocols.SequenceLifter(model, frames, protocol="causal", lookahead=lookahead)(
             x[:2], intrinsics=INTRINSICS), atol=1e-5)
 
 
@@ -72,7 +73,7 @@ def test_missing_joints_are_held_and_flagged(models):
     held[6:9, 13] = held[5, 13]
     lifter = streaming.StreamingLifter(model, lookahead=2, image_size=(1000, 800))
     outputs = _stream(lifter, pixels, scores)
-    offline = inference.SequenceLifter(model, frames, protocol="causal", lookahead=2)(held)
+    offline = protocols.SequenceLifter(model, frames, protocol="causal", lookahead=2)(held)
     np.testing.assert_allclose(np.stack([o.poses_3d for o in outputs]), offline, atol=1e-5)
     filled = np.stack([o.filled for o in outputs])
     expected = np.zeros((12, 17), bool)
@@ -87,7 +88,7 @@ def test_missing_joints_are_held_and_flagged(models):
     reference[:2, 4] = np.delete(held[0], 4, axis=0).mean(0)
     np.testing.assert_allclose(
         np.stack([o.poses_3d for o in outputs]),
-        inference.SequenceLifter(model, frames, protocol="causal")(reference), atol=1e-5)
+        protocols.SequenceLifter(model, frames, protocol="causal")(reference), atol=1e-5)
 
 
 def test_bad_arguments(models, tmp_path):

@@ -5,7 +5,7 @@ figure is a median over repeated runs after warm-up (`median_seconds`).
 
 Measurements (each returns a plain dict, JSON-ready):
 
-- `sequence_lifting`: frames/s of `tfpose.inference.SequenceLifter` on one
+- `sequence_lifting`: frames/s of `tfpose.inference.protocols.SequenceLifter` on one
   long sequence with a model's protocol (what evaluation and `lift.py` run);
   `sequence_lifting_in_graph`: the same protocol as one graph
   (`lift_sequences`, what the exported SavedModel runs).
@@ -24,7 +24,7 @@ Measurements (each returns a plain dict, JSON-ready):
 - `memory_now`: resident memory of this process now and at its peak (CPU),
   or the GPU allocator's figures; `scripts/benchmark.py` measures peaks in
   a fresh process per workload.
-- `streaming_latency`: per-frame latency of `tfpose.streaming.StreamingLifter`
+- `streaming_latency`: per-frame latency of `tfpose.inference.streaming.StreamingLifter`
   (batch 1, one `push` per frame) on each `STREAM_BACKENDS`: percentiles
   over thousands of frames, since a live app's worst frames matter;
   `streaming_memory`: resident memory along a long stream (it must stay
@@ -39,7 +39,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from tfpose import inference, runner
+from tfpose.inference import protocols
+from tfpose.training import runner
 
 BACKENDS = ("keras_eager", "keras_predict", "tf_function", "xla", "saved_model",
             "tflite_1_thread", "tflite_2_threads")
@@ -76,21 +77,15 @@ INTRINSICS = np.array([2.3, 2.3, 0.0, 0.0], np.float32)
 
 
 def _inputs(model, x):
-    if inference.needs_intrinsics(model):
+    if protocols.needs_intrinsics(model):
         return [tf.constant(x), tf.constant(np.tile(INTRINSICS[None], (len(x), 1)))]
     return tf.constant(x)
-
-
-def window_frames(model, num_frames):
-    """The window a single model call takes (`"convolutional"` models:
-    their receptive field, for one output frame)."""
-    return model.receptive_field if hasattr(model, "receptive_field") else num_frames
 
 
 def sequence_lifting(model, num_frames, protocol, length=2000, flip=True, batch_size=256,
                      repeats=5, step=5, warmup=2, lookahead=0):
     """Frames per second of `SequenceLifter` on one `length`-frame sequence."""
-    lifter = inference.SequenceLifter(model, num_frames, flip=flip, batch_size=batch_size,
+    lifter = protocols.SequenceLifter(model, num_frames, flip=flip, batch_size=batch_size,
                                       protocol=protocol, step=step, lookahead=lookahead)
     x = random_keypoints((length, 17, 2))
     seconds = median_seconds(lambda: lifter(x, intrinsics=INTRINSICS), repeats, warmup)
@@ -100,10 +95,10 @@ def sequence_lifting(model, num_frames, protocol, length=2000, flip=True, batch_
 
 def sequence_lifting_in_graph(model, num_frames, protocol, length=2000, flip=True,
                               repeats=5, step=5, warmup=2, lookahead=0):
-    """Frames per second of `inference.lift_sequences` in one `tf.function`
+    """Frames per second of `protocols.lift_sequences` in one `tf.function`
     call (what the exported SavedModel's `serving_default` runs)."""
-    with_intrinsics = inference.needs_intrinsics(model)
-    fn = tf.function(lambda x, k: inference.lift_sequences(
+    with_intrinsics = protocols.needs_intrinsics(model)
+    fn = tf.function(lambda x, k: protocols.lift_sequences(
         model, x, k if with_intrinsics else None, num_frames=num_frames, protocol=protocol,
         step=step, flip=flip, lookahead=lookahead))
     x = tf.constant(random_keypoints((1, length, 17, 2)))
@@ -126,7 +121,7 @@ def window_throughput(model, num_frames, batch=64, repeats=5, warmup=2):
 
 def _backend(model, num_frames, name, directory):
     """`fn(inputs) -> numpy` running one `[1, num_frames, 17, 2]` window."""
-    with_intrinsics = inference.needs_intrinsics(model)
+    with_intrinsics = protocols.needs_intrinsics(model)
     if name == "keras_eager":
         return lambda inputs: model(inputs, training=False).numpy()
     if name == "keras_predict":
@@ -157,21 +152,8 @@ def _backend(model, num_frames, name, directory):
         if not os.path.exists(path):
             with open(path, "wb") as f:
                 f.write(tflite.convert(model, num_frames=num_frames, batch_size=1))
-        interpreter = tflite.interpreter(path, num_threads=1 if "1" in name else 2)
-        interpreter.allocate_tensors()
-        details = interpreter.get_input_details()
-        names = tflite.input_names(interpreter)
-        output = interpreter.get_output_details()[0]["index"]
-
-        def run(inputs):
-            arrays = dict(zip(("keypoints_2d", "intrinsics"),
-                              inputs if with_intrinsics else [inputs]))
-            for detail, input_name in zip(details, names):
-                interpreter.set_tensor(detail["index"], np.asarray(arrays[input_name]))
-            interpreter.invoke()
-            return interpreter.get_tensor(output)
-
-        return run
+        runner = tflite.Runner(path, num_threads=1 if "1" in name else 2)
+        return lambda inputs: runner(*inputs) if with_intrinsics else runner(inputs)
     raise ValueError(f"Unknown backend {name!r}; expected one of {BACKENDS}.")
 
 
@@ -179,7 +161,7 @@ def latency(model, num_frames, backends=BACKENDS, repeats=20, warmup=3):
     """Milliseconds per single window (batch 1) through each backend, and
     the largest difference of its output from eager Keras (a conversion
     that runs fast but wrong shows up here)."""
-    num_frames = window_frames(model, num_frames)
+    num_frames = protocols.window_frames(model, num_frames)
     inputs = _inputs(model, random_keypoints((1, num_frames, 17, 2)))
     numpy_inputs = ([t.numpy() for t in inputs] if isinstance(inputs, list)
                     else inputs.numpy())
@@ -236,17 +218,17 @@ def sequence_cost(model, num_frames, protocol, step=5, flip=True, length=2000, l
     """FLOPs per output frame of lifting a `length`-frame sequence with
     `protocol` (every window it runs, twice with flip), and per call."""
     shapes = lambda frames: [(1, frames, 17, 2)] + (  # noqa: E731
-        [(1, 4)] if inference.needs_intrinsics(model) else [])
-    window = flops(model, *shapes(window_frames(model, num_frames)))
+        [(1, 4)] if protocols.needs_intrinsics(model) else [])
+    window = flops(model, *shapes(protocols.window_frames(model, num_frames)))
     if protocol == "convolutional" or (protocol == "causal"
-                                       and inference.is_convolutional(model)):
+                                       and protocols.is_convolutional(model)):
         total = flops(model, *shapes(length + model.receptive_field - 1))
         windows = 1
     else:
-        index, _ = inference._window_index(tf.constant(length), num_frames, step, protocol,
-                                           lookahead)
+        index, _ = protocols.window_plan(tf.constant(length), num_frames, protocol, step,
+                                         lookahead)
         windows = int(index.shape[0])
-        per_call = (window if window_frames(model, num_frames) == num_frames
+        per_call = (window if protocols.window_frames(model, num_frames) == num_frames
                     else flops(model, *shapes(num_frames)))
         total = windows * per_call
     total *= 2 if flip else 1
@@ -269,7 +251,7 @@ STREAM_BACKENDS = ("keras", "tflite_1_thread", "tflite_2_threads")
 def _stream_lifter(model, backend, directory, lookahead, flip, num_frames):
     """A `StreamingLifter` on `backend`: the Keras model, or its stream
     signature converted to TFLite (written once to `directory`)."""
-    from tfpose import streaming
+    from tfpose.inference import streaming
 
     if backend == "keras":
         return streaming.StreamingLifter(model, lookahead=lookahead, flip=flip,
@@ -281,7 +263,7 @@ def _stream_lifter(model, backend, directory, lookahead, flip, num_frames):
     if not os.path.exists(path):
         from tfpose.export import saved_model, tflite
 
-        frames = streaming.window_frames(model, num_frames)
+        frames = protocols.window_frames(model, num_frames)
         saved = os.path.join(directory, "stream_saved_model")
         saved_model.write(model, saved, num_frames=frames, protocol="center", flip=flip,
                           stream_lookahead=lookahead)

@@ -9,7 +9,9 @@ import sys
 
 from absl import flags
 
-from tfpose import camera, distribute, fileio, inference, runner, training
+from tfpose import camera, fileio
+from tfpose.training import distribute, runner, schedules
+from tfpose.inference import protocols
 from tfpose.data.sources import DATASETS
 from tfpose.models import MODELS, dgnet, ugcn
 
@@ -194,7 +196,7 @@ def define_training_flags():
                          "Batches per epoch; 0 = one pass over the training windows.",
                          lower_bound=0)
     flags.DEFINE_float("learning_rate", 1e-3, "Initial Adam learning rate.", lower_bound=0.0)
-    flags.DEFINE_enum("lr_schedule", "constant", training.SCHEDULES,
+    flags.DEFINE_enum("lr_schedule", "constant", schedules.SCHEDULES,
                       "piecewise: times lr_decay_rate at each of lr_decay_epochs; "
                       "exponential: times lr_decay_rate every epoch; cosine: linear warm-up "
                       "over lr_warmup_steps, then cosine decay to 0 at the last epoch's end.")
@@ -215,7 +217,7 @@ def define_training_flags():
                          "mirrored: local GPUs to use, 0 = all; without GPUs, logical CPU "
                          "devices to split the CPU into, 0 = 2.", lower_bound=0)
     flags.DEFINE_enum("training_loop", "auto", runner.LOOPS,
-                      "fit: Keras model.fit; custom: the strategy.run loop of tfpose.loop "
+                      "fit: Keras model.fit; custom: the strategy.run loop of tfpose.training.loop "
                       "(same losses, metrics, schedule, callbacks); auto: fit, except under "
                       "multi_worker or with --backup_every_steps.")
     flags.DEFINE_bool("sync_batch_norm", True,
@@ -231,8 +233,8 @@ def define_training_flags():
     flags.DEFINE_integer("eval_step", 5, "Sliding-window step of sequence evaluation.",
                          lower_bound=1)
     flags.DEFINE_bool("eval_flip", True, "Flip test-time augmentation in evaluation.")
-    flags.DEFINE_enum("eval_protocol", "model", ("model",) + inference.PROTOCOLS,
-                      "How sequences are lifted (tfpose.inference): model = the model's own "
+    flags.DEFINE_enum("eval_protocol", "model", ("model",) + protocols.PROTOCOLS,
+                      "How sequences are lifted (tfpose.inference.protocols): model = the model's own "
                       "(UGCN average, DG-Net center, TCN convolutional); tiled = the fast mode, "
                       "windows every --eval_step frames keeping their central --eval_step.")
     flags.DEFINE_integer("lookahead", 0,

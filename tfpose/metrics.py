@@ -25,7 +25,20 @@ import keras
 import numpy as np
 from keras import ops
 
+from tfpose import skeleton as skeleton_lib
+
 ROOT = 0
+
+
+# Fractions reported in percent; every other metric is a length in metres,
+# reported in millimetres.
+PERCENT_KEYS = ("pck", "auc")
+
+
+def display_scale(key):
+    """The factor from a metric's SI value to how it is reported: 100 for
+    PCK and AUC (percent), 1000 for everything else (metres to mm)."""
+    return 100.0 if key in PERCENT_KEYS else 1000.0
 
 
 def _check(predicted, target):
@@ -43,9 +56,7 @@ def _check(predicted, target):
 
 
 def _root_relative(poses, root=ROOT):
-    if root is None:
-        return poses
-    return poses - poses[..., root : root + 1, :]
+    return poses if root is None else skeleton_lib.root_relative(poses, root)
 
 
 def joint_errors(predicted, target, root=ROOT):
@@ -202,10 +213,6 @@ def _safe_norm(x, axis=-1):
     return ops.where(positive, root, ops.zeros_like(squared))
 
 
-def _root_relative_ops(poses):
-    return poses - poses[..., ROOT : ROOT + 1, :]
-
-
 def _flatten_frames(x):
     """`[B, ..., J, 3]` -> `[B, N, J, 3]` so every example reduces to one value."""
     shape = ops.shape(x)
@@ -215,16 +222,16 @@ def _flatten_frames(x):
 @keras.saving.register_keras_serializable(package="tfpose")
 def mpjpe_per_example(y_true, y_pred):
     """MPJPE of each example `[B, ..., J, 3] -> [B]`, root-relative."""
-    y_true = _flatten_frames(_root_relative_ops(ops.convert_to_tensor(y_true)))
-    y_pred = _flatten_frames(_root_relative_ops(ops.convert_to_tensor(y_pred)))
+    y_true = _flatten_frames(_root_relative(ops.convert_to_tensor(y_true)))
+    y_pred = _flatten_frames(_root_relative(ops.convert_to_tensor(y_pred)))
     return ops.mean(_safe_norm(y_pred - y_true), axis=(1, 2))
 
 
 @keras.saving.register_keras_serializable(package="tfpose")
 def n_mpjpe_per_example(y_true, y_pred):
     """N-MPJPE of each example `[B, ..., J, 3] -> [B]`."""
-    y_true = _flatten_frames(_root_relative_ops(ops.convert_to_tensor(y_true)))
-    y_pred = _flatten_frames(_root_relative_ops(ops.convert_to_tensor(y_pred)))
+    y_true = _flatten_frames(_root_relative(ops.convert_to_tensor(y_true)))
+    y_pred = _flatten_frames(_root_relative(ops.convert_to_tensor(y_pred)))
     scale = ops.sum(y_pred * y_true, axis=(2, 3), keepdims=True) / ops.maximum(
         ops.sum(y_pred * y_pred, axis=(2, 3), keepdims=True), 1e-12
     )
@@ -234,8 +241,8 @@ def n_mpjpe_per_example(y_true, y_pred):
 @keras.saving.register_keras_serializable(package="tfpose")
 def mpjve_per_example(y_true, y_pred):
     """MPJVE of each example `[B, T, J, 3] -> [B]` (T >= 2)."""
-    y_true = _root_relative_ops(ops.convert_to_tensor(y_true))
-    y_pred = _root_relative_ops(ops.convert_to_tensor(y_pred))
+    y_true = _root_relative(ops.convert_to_tensor(y_true))
+    y_pred = _root_relative(ops.convert_to_tensor(y_pred))
     velocity_error = (y_pred[:, 1:] - y_pred[:, :-1]) - (y_true[:, 1:] - y_true[:, :-1])
     return ops.mean(_safe_norm(_flatten_frames(velocity_error)), axis=(1, 2))
 
@@ -267,8 +274,8 @@ def p_mpjpe_per_example(y_true, y_pred):
 @keras.saving.register_keras_serializable(package="tfpose")
 def pck_per_example(y_true, y_pred, threshold=0.150):
     """Fraction of joints within `threshold` (150 mm) per example, `[B]`."""
-    y_true = _flatten_frames(_root_relative_ops(ops.convert_to_tensor(y_true)))
-    y_pred = _flatten_frames(_root_relative_ops(ops.convert_to_tensor(y_pred)))
+    y_true = _flatten_frames(_root_relative(ops.convert_to_tensor(y_true)))
+    y_pred = _flatten_frames(_root_relative(ops.convert_to_tensor(y_pred)))
     hits = ops.cast(_safe_norm(y_pred - y_true) < threshold, y_pred.dtype)
     return ops.mean(hits, axis=(1, 2))
 
@@ -276,8 +283,8 @@ def pck_per_example(y_true, y_pred, threshold=0.150):
 @keras.saving.register_keras_serializable(package="tfpose")
 def auc_per_example(y_true, y_pred, max_threshold=0.150, num_thresholds=31):
     """Area under the PCK curve over 0..150 mm per example, `[B]`."""
-    y_true = _flatten_frames(_root_relative_ops(ops.convert_to_tensor(y_true)))
-    y_pred = _flatten_frames(_root_relative_ops(ops.convert_to_tensor(y_pred)))
+    y_true = _flatten_frames(_root_relative(ops.convert_to_tensor(y_true)))
+    y_pred = _flatten_frames(_root_relative(ops.convert_to_tensor(y_pred)))
     errors = _safe_norm(y_pred - y_true)[..., None]
     thresholds = ops.linspace(0.0, max_threshold, num_thresholds)
     hits = ops.cast(errors < ops.cast(thresholds, errors.dtype), y_pred.dtype)
@@ -316,7 +323,7 @@ class PoseMetric(keras.metrics.MeanMetricWrapper):
         if kind not in self.KINDS:
             raise ValueError(f"Unknown pose metric {kind!r}; expected one of {sorted(self.KINDS)}.")
         if scale is None:
-            scale = 100.0 if kind in ("pck", "auc") else 1000.0
+            scale = display_scale(kind)
         super().__init__(_scaled(self.KINDS[kind], scale), name=name or kind, dtype=dtype)
         self.kind = kind
         self.scale = float(scale)

@@ -136,6 +136,12 @@ COCO17 = Skeleton(
 )
 
 
+def root_relative(poses, root=0):
+    """Poses `[..., J, 3]` (numpy or tensors) minus their root joint: the
+    form every tfpose target, metric and output takes."""
+    return poses - poses[..., root : root + 1, :]
+
+
 def coco_to_h36m(keypoints):
     """Converts COCO-17 keypoints to the H36M-17 layout, `[..., 17, C]`.
 

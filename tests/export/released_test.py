@@ -19,14 +19,14 @@ def test_there_are_releases():
 @pytest.mark.parametrize("release", RELEASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_release_serving_matches_its_tflite(release):
     signature = saved_model.load_signature(release)
-    interpreter = tflite.interpreter(release / "model.tflite")
+    runner = tflite.Runner(release / "model.tflite")
     rng = np.random.default_rng(0)
     for frames in (1, 9, 120):
         x = rng.normal(scale=0.3, size=(1, frames, 17, 2)).astype(np.float32)
         expected = signature(keypoints_2d=tf.constant(x))["poses_3d"].numpy()
         assert expected.shape == (1, frames, 17, 3) and np.isfinite(expected).all()
         np.testing.assert_array_equal(expected[..., 0, :], 0.0)  # root-relative
-        got = tflite.run(None, x, interpreter_=interpreter)
+        got = runner(x)
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
 
 

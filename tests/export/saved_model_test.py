@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfpose import inference, testing
+from tfpose import testing
+from tfpose.inference import protocols
 from tfpose.export import saved_model, tflite
 from tfpose.models import TCN, DGNet, UGCN
 
@@ -53,7 +54,7 @@ def _inputs(name, x):
 def test_serving_default_is_the_sequence_protocol(exported, name):
     model, frames, protocol, directory, _ = exported[name]
     signature = saved_model.load_signature(directory)
-    lifter = inference.SequenceLifter(model, frames, protocol=protocol, batch_size=7)
+    lifter = protocols.SequenceLifter(model, frames, protocol=protocol, batch_size=7)
     rng = np.random.default_rng(0)
     for length in (1, 6, 23):
         x = rng.normal(scale=0.3, size=(2, length, 17, 2)).astype(np.float32)
@@ -73,12 +74,12 @@ def test_tflite_matches_serving_default(exported, name):
     ops = tflite.op_names(flatbuffer)
     assert not [op for op in ops if op.startswith("Flex") or op == "CUSTOM"]
     signature = saved_model.load_signature(directory)
-    interpreter = tflite.interpreter(flatbuffer)
+    runner = tflite.Runner(flatbuffer)
     rng = np.random.default_rng(1)
     for length in (1, 5, 33, 8):  # dynamic frames, in and out of order
         inputs = _inputs(name, rng.normal(scale=0.3, size=(1, length, 17, 2)).astype(np.float32))
         expected = signature(**{k: tf.constant(v) for k, v in inputs.items()})["poses_3d"]
-        got = tflite.run(None, **inputs, interpreter_=interpreter)
+        got = runner(**inputs)
         if name in ("ugcn", "tcn"):
             np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
             continue
@@ -125,7 +126,7 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     y = np.load(out / "poses_3d.npy")
-    expected = inference.lift_sequences(model, x, num_frames=frames, protocol=protocol)
+    expected = protocols.lift_sequences(model, x, num_frames=frames, protocol=protocol)
     np.testing.assert_allclose(y, expected, atol=1e-5)
 
 
@@ -151,7 +152,7 @@ def test_predict_request_protos(exported):
     answered = predict_pb2.PredictResponse.FromString(response.SerializeToString())
     y = tf.make_ndarray(answered.outputs["poses_3d"])
     assert y.dtype == np.float32 and y.shape == (3, 9, 17, 3)
-    expected = inference.lift_sequences(model, x, k, num_frames=frames, protocol=protocol)
+    expected = protocols.lift_sequences(model, x, k, num_frames=frames, protocol=protocol)
     np.testing.assert_allclose(y, expected, atol=1e-5)
 
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from tfpose import camera, streaming, testing
+from tfpose import camera, testing
+from tfpose.inference import streaming
 from tfpose.export import saved_model, tflite
 from tfpose.models import UGCN
 

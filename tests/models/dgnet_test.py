@@ -2,7 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from tfpose import inference, losses, runner, skeleton
+from tfpose import losses, skeleton
+from tfpose.inference import protocols
+from tfpose.training import runner
 from tfpose.export import tflite
 from tfpose.layers.balanced_coordinates import balance
 from tfpose.models import DGNet, dgnet
@@ -105,7 +107,7 @@ def test_balanced_output():
     np.testing.assert_allclose(outputs["network"], balance(plain, x, k), rtol=1e-5, atol=1e-6)
     inference_model = model.inference_model()
     np.testing.assert_allclose(inference_model([x, k]), outputs["network"], atol=1e-6)
-    lifter = inference.SequenceLifter(inference_model, 4, batch_size=8, protocol="center")
+    lifter = protocols.SequenceLifter(inference_model, 4, batch_size=8, protocol="center")
     assert lifter.needs_intrinsics
     assert lifter(x[0], intrinsics=k[0]).shape == (4, 17, 3)
     with pytest.raises(ValueError, match="intrinsics"):
@@ -154,7 +156,7 @@ def test_tflite_balanced_eg_takes_intrinsics():
 def test_center_protocol_matches_window_loop():
     model = _randomize_heads(DGNet(num_frames=4, multi_level=False, **SMALL))
     x = np.random.default_rng(4).normal(size=(11, 17, 2)).astype(np.float32)
-    lifter = inference.SequenceLifter(model, 4, flip=False, batch_size=3, protocol="center")
+    lifter = protocols.SequenceLifter(model, 4, flip=False, batch_size=3, protocol="center")
     got = lifter(x)
     padded = np.concatenate([np.repeat(x[:1], 2, 0), x, np.repeat(x[-1:], 1, 0)])
     expected = np.stack([model(padded[None, t : t + 4], training=False).numpy()[0, 2]

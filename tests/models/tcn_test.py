@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfpose import inference, runner
+from tfpose.inference import protocols
+from tfpose.training import runner
 from tfpose.models import TCN
 
 
@@ -81,14 +82,14 @@ def test_convolutional_protocol_is_the_centred_window_protocol():
     x = np.random.default_rng(3).normal(size=(23, 17, 2)).astype(np.float32)
     # One pass over the padded sequence (dilated form) == one window
     # around every frame (strided form), flip included.
-    one_pass = inference.SequenceLifter(model, 9, protocol="convolutional")(x)
-    windows = inference.SequenceLifter(model, 9, protocol="center")(x)
+    one_pass = protocols.SequenceLifter(model, 9, protocol="convolutional")(x)
+    windows = protocols.SequenceLifter(model, 9, protocol="center")(x)
     np.testing.assert_allclose(one_pass, windows, rtol=1e-4, atol=1e-5)
     assert np.all(one_pass[:, 0] == 0)  # root output zeroed
-    in_graph = inference.lift_sequences(model, np.stack([x, x[::-1]]), num_frames=9,
+    in_graph = protocols.lift_sequences(model, np.stack([x, x[::-1]]), num_frames=9,
                                         protocol="convolutional")
     np.testing.assert_allclose(in_graph[0], one_pass, rtol=1e-4, atol=1e-5)
-    reverse = inference.SequenceLifter(model, 9, protocol="convolutional")(x[::-1])
+    reverse = protocols.SequenceLifter(model, 9, protocol="convolutional")(x[::-1])
     np.testing.assert_allclose(in_graph[1], reverse, rtol=1e-4, atol=1e-5)
 
 
@@ -115,8 +116,8 @@ def test_tiny_training_run_and_round_trip(tmp_path):
     summary = runner.evaluate_model(model, sequences[:1], 9, protocol="convolutional")
     assert summary["num_frames"] == 128 and np.isfinite(summary["average"]["mpjpe"])
     # The shipped-model interface picks the convolutional protocol from the class.
-    from tfpose import lifters
+    from tfpose.inference import lifters
 
     lifter = lifters.load_lifter(path)
-    expected = inference.SequenceLifter(model, 9, protocol="convolutional")(x[0])
+    expected = protocols.SequenceLifter(model, 9, protocol="convolutional")(x[0])
     np.testing.assert_allclose(lifter(x[0]), expected, rtol=1e-5, atol=1e-6)

@@ -12,7 +12,7 @@ from script_runs import REPO, train
 sys.path.insert(0, str(REPO / "tests" / "data"))
 import mocap_files  # noqa: E402
 
-from tfpose import runner  # noqa: E402
+from tfpose.training import runner  # noqa: E402
 
 
 @pytest.fixture(scope="module")

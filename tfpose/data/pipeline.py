@@ -28,7 +28,7 @@ def view_arrays(views, root=0, intrinsics=False):
     with the camera's normalised intrinsics `[4]` third if `intrinsics`."""
     items = []
     for view in views:
-        poses = view.poses_3d - view.poses_3d[:, root : root + 1]
+        poses = skeleton_lib.root_relative(view.poses_3d, root)
         item = (view.keypoints_2d.astype(np.float32), poses.astype(np.float32))
         if intrinsics:
             item += (view.camera.normalized_intrinsics(),)
@@ -124,7 +124,7 @@ def make_dataset(
     see the same cameras as an uninterrupted one.
 
     Args:
-        views: list of `tfpose.data.View` (or `(keypoints_2d, poses_3d)`
+        views: list of `tfpose.data.sequence.View` (or `(keypoints_2d, poses_3d)`
             array pairs, 3D already root-relative); with `cameras`, list of
             `Sequence` (or world poses `[T, J, 3]`).
         num_frames: window length `T`.
@@ -323,7 +323,7 @@ def view_windows(poses_world, uniform, cameras, body_scale=0.0, bone_scale=0.0,
     rotation, position, focal, center = cameras.draw(
         uniform[:, : cameras.NUM_DRAWS], target, radius)
     x, y = cameras.view(poses_world, rotation, position, focal, center)
-    y = y - y[:, :, root : root + 1]
+    y = skeleton_lib.root_relative(y, root)
     return x, y, cameras.normalized_intrinsics(focal, center)
 
 

@@ -89,7 +89,7 @@ def render(*, name, version, model, parameters, flag_values, protocol, step, fli
     (`{name: value}`); `tflite_files`: `{file name: (quantisation, bytes)}`;
     `tflite_accuracy`: `{"reference": summary, "views": text, file name:
     summary}` of each TFLite file against the Keras model on the same test
-    views (`tfpose.evaluation` summaries in mm); `keras_file`: the trained
+    views (`tfpose.inference.evaluation` summaries in mm); `keras_file`: the trained
     Keras model's file name, if the export holds it, and `loss_kwargs` the
     run's `MotionLoss` arguments; `stream`: `(window frames, lookahead)`
     of the `stream` signature, or `None` without one."""
@@ -159,7 +159,7 @@ def render(*, name, version, model, parameters, flag_values, protocol, step, fli
             + (" and feed the model." if with_intrinsics else
                "; the root-relative pose does not use them.")
             + f" `{STREAM_TFLITE}` is this signature for TFLite; "
-            "`tfpose.streaming.StreamingLifter` runs either.",
+            "`tfpose.inference.streaming.StreamingLifter` runs either.",
         ]
     lines += [
         "",

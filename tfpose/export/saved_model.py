@@ -6,7 +6,7 @@ screen coordinates, `poses_3d` float32 metres, root-relative, camera frame):
 - `serving_default`: `keypoints_2d [B, T, 17, 2]` -> `poses_3d [B, T, 17, 3]`,
   any `B >= 1` and `T >= 1`: the model's sequence protocol (windows, flip
   augmentation, averaging or centre frames) runs inside the graph
-  (`tfpose.inference.lift_sequences`), so a client sends whole sequences.
+  (`tfpose.inference.protocols.lift_sequences`), so a client sends whole sequences.
 - `serve_tflite`: the same with the batch fixed to 1, the signature the
   `.tflite` files are converted from (the number of frames stays dynamic).
 - `window`: the bare network on one window, `[1, num_frames, 17, 2]`,
@@ -14,7 +14,7 @@ screen coordinates, `poses_3d` float32 metres, root-relative, camera frame):
 - `stream` (exports with a stream lookahead): one live frame per call,
   `(state [1, T + 1, 17, 2], keypoints_2d [1, 17, 2], intrinsics [1, 4])`
   -> `poses_3d`, `poses_3d_camera` `[1, 17, 3]`, `root_position` `[1, 3]`,
-  `frame` `[1]` int32 and the next `state` (`tfpose.streaming`: the causal
+  `frame` `[1]` int32 and the next `state` (`tfpose.inference.streaming`: the causal
   protocol; the caller carries the state, zeros to start; the pose is that
   of frame `frame`, `lookahead` frames back, none while `frame < 0`;
   `intrinsics`, normalised, place the camera-space outputs). Its TFLite
@@ -31,20 +31,14 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from tfpose import inference
+from tfpose.export import signatures as signatures_lib
+from tfpose.inference import protocols
 
 SERVING = "serving_default"
 TFLITE = "serve_tflite"
 WINDOW = "window"
 STREAM = "stream"
 SIGNATURES = (SERVING, TFLITE, WINDOW, STREAM)
-
-
-def _specs(batch, frames, num_joints, with_intrinsics):
-    specs = [tf.TensorSpec([batch, frames, num_joints, 2], tf.float32, name="keypoints_2d")]
-    if with_intrinsics:
-        specs.append(tf.TensorSpec([batch, 4], tf.float32, name="intrinsics"))
-    return specs
 
 
 def build_module(model, *, num_frames, protocol, step=5, flip=True, num_joints=17,
@@ -58,36 +52,28 @@ def build_module(model, *, num_frames, protocol, step=5, flip=True, num_joints=1
     (Not `keras.export.ExportArchive`: with Keras 3.15 it saved every
     variable twice, doubling the SavedModel's size.)
     """
-    with_intrinsics = inference.needs_intrinsics(model)
+    with_intrinsics = protocols.needs_intrinsics(model)
 
     def sequences(keypoints_2d, intrinsics=None):
-        poses = inference.lift_sequences(model, keypoints_2d, intrinsics, num_frames=num_frames,
+        poses = protocols.lift_sequences(model, keypoints_2d, intrinsics, num_frames=num_frames,
                                          protocol=protocol, step=step, flip=flip,
                                          lookahead=lookahead)
         return {"poses_3d": poses}
 
-    def window(keypoints_2d, intrinsics=None):
-        inputs = [keypoints_2d, intrinsics] if with_intrinsics else keypoints_2d
-        return {"poses_3d": model(inputs, training=False)}
-
-    module = tf.Module()
-    module.model_variables = [v.value for v in model.variables]
-    signatures = {}
-    for name, fn, batch, frames in ((SERVING, sequences, None, None),
-                                    (TFLITE, sequences, 1, None),
-                                    (WINDOW, window, 1, num_frames)):
-        specs = _specs(batch, frames, num_joints, with_intrinsics)
-        if with_intrinsics:
-            endpoint = (lambda f: lambda keypoints_2d, intrinsics: f(keypoints_2d, intrinsics))(fn)
-        else:
-            endpoint = (lambda f: lambda keypoints_2d: f(keypoints_2d))(fn)
-        signatures[name] = tf.function(endpoint, input_signature=specs, autograph=False)
-        setattr(module, name, signatures[name])
+    module = signatures_lib.variables_module(model)
+    signatures = {
+        name: signatures_lib.signature(sequences, batch=batch, frames=None,
+                                       num_joints=num_joints, with_intrinsics=with_intrinsics)
+        for name, batch in ((SERVING, None), (TFLITE, 1))}
+    signatures[WINDOW] = signatures_lib.window_signature(model, batch=1, frames=num_frames,
+                                                         num_joints=num_joints)
+    for name, fn in signatures.items():
+        setattr(module, name, fn)
     if stream_lookahead is not None:
-        from tfpose import streaming
+        from tfpose.inference import streaming
 
-        frames = model.receptive_field if inference.is_convolutional(model) else num_frames
-        signatures[STREAM] = streaming.step_function(model, frames, stream_lookahead, flip)
+        signatures[STREAM] = streaming.step_function(
+            model, protocols.window_frames(model, num_frames), stream_lookahead, flip)
         setattr(module, STREAM, signatures[STREAM])
     return module, signatures
 
@@ -151,7 +137,7 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
         for name, quantization in (tflite_files or {}).items():
             flatbuffer = tflite.convert_saved_model(temporary, TFLITE, quantization,
                                                     representative_data)
-            _smoke_run(flatbuffer, quantization, with_intrinsics=inference.needs_intrinsics(model))
+            _smoke_run(flatbuffer, quantization, with_intrinsics=protocols.needs_intrinsics(model))
             with open(os.path.join(temporary, name), "wb") as f:
                 f.write(flatbuffer)
             converted[name] = (quantization, len(flatbuffer))
@@ -191,7 +177,7 @@ def _smoke_run(flatbuffer, quantization, with_intrinsics):
 
 def _smoke_run_stream(flatbuffer):
     """`_smoke_run` for the stream file: one frame through `StreamingLifter`."""
-    from tfpose import streaming
+    from tfpose.inference import streaming
 
     try:
         with tempfile.NamedTemporaryFile(suffix=".tflite") as f:

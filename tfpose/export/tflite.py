@@ -20,7 +20,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from tfpose import inference
+from tfpose.export import signatures
 
 SIGNATURE = "serve_tflite"
 QUANTIZATIONS = ("fp32", "fp16", "dynamic_int8", "int8", "int16x8")
@@ -74,19 +74,9 @@ def convert(model, num_frames=None, batch_size=1, num_joints=17, quantization="f
     `num_frames=None` for any) through a temporary SavedModel, which freezes
     its variables (a converted concrete function keeps them as resource
     variables that the interpreter leaves uninitialised)."""
-    module = tf.Module()
-    module.model_variables = [v.value for v in model.variables]
-    keypoints = tf.TensorSpec([batch_size, num_frames, num_joints, 2], tf.float32,
-                              name="keypoints_2d")
-    if inference.needs_intrinsics(model):  # DG-Net's balanced output also takes the camera
-        fn = tf.function(
-            lambda keypoints_2d, intrinsics: {
-                "poses_3d": model([keypoints_2d, intrinsics], training=False)},
-            input_signature=[keypoints, tf.TensorSpec([batch_size, 4], tf.float32,
-                                                      name="intrinsics")], autograph=False)
-    else:
-        fn = tf.function(lambda keypoints_2d: {"poses_3d": model(keypoints_2d, training=False)},
-                         input_signature=[keypoints], autograph=False)
+    module = signatures.variables_module(model)
+    fn = signatures.window_signature(model, batch=batch_size, frames=num_frames,
+                                     num_joints=num_joints)
     module.serve = fn
     with tempfile.TemporaryDirectory() as directory:
         tf.saved_model.save(module, directory, signatures={SIGNATURE: fn})
@@ -124,28 +114,44 @@ def input_names(flatbuffer_or_interpreter):
             for d in it.get_input_details()]
 
 
-def run(flatbuffer, keypoints_2d, intrinsics=None, num_threads=1, interpreter_=None):
-    """Runs a `.tflite` model on `[B, T, J, 2]` (and `[B, 4]` intrinsics, for
-    a model that takes them) with ai-edge-litert; returns `[B, T, J, 3]`.
+class Runner:
+    """A `.tflite` lifter (bytes or a path) called with arrays by input name:
+    `runner(keypoints_2d [B, T, J, 2], intrinsics [B, 4] or None) -> [B, T, J, 3]`.
 
-    Pass `interpreter_` to reuse one across calls.
+    The one place tfpose drives a TFLite interpreter for whole windows or
+    sequences (export checks, lifters, benchmarks): tensors are resized and
+    reallocated only when an input's shape changes, so repeated calls of
+    one shape cost the invoke alone.
     """
-    it = interpreter_ or interpreter(flatbuffer, num_threads)
-    inputs = {"keypoints_2d": np.asarray(keypoints_2d, np.float32)}
-    if intrinsics is not None:
-        inputs["intrinsics"] = np.asarray(intrinsics, np.float32)
-    details = it.get_input_details()
-    names = input_names(it)
-    if sorted(names) != sorted(inputs):
-        raise ValueError(f"The model takes {names}, got {sorted(inputs)}.")
-    for detail, name in zip(details, names):
-        if tuple(detail["shape"]) != inputs[name].shape:
-            it.resize_tensor_input(detail["index"], inputs[name].shape, strict=False)
-    it.allocate_tensors()
-    for detail, name in zip(details, names):
-        it.set_tensor(detail["index"], inputs[name])
-    it.invoke()
-    return it.get_tensor(it.get_output_details()[0]["index"])
+
+    def __init__(self, flatbuffer, num_threads=1):
+        self.interpreter = interpreter(flatbuffer, num_threads)
+        self.names = input_names(self.interpreter)
+        self._indices = [d["index"] for d in self.interpreter.get_input_details()]
+        self._output = self.interpreter.get_output_details()[0]["index"]
+        self._shapes = None
+
+    def __call__(self, keypoints_2d, intrinsics=None):
+        inputs = {"keypoints_2d": np.asarray(keypoints_2d, np.float32)}
+        if intrinsics is not None:
+            inputs["intrinsics"] = np.asarray(intrinsics, np.float32)
+        if sorted(self.names) != sorted(inputs):
+            raise ValueError(f"The model takes {self.names}, got {sorted(inputs)}.")
+        shapes = [inputs[name].shape for name in self.names]
+        if shapes != self._shapes:
+            for index, shape in zip(self._indices, shapes):
+                self.interpreter.resize_tensor_input(index, shape, strict=False)
+            self.interpreter.allocate_tensors()
+            self._shapes = shapes
+        for index, name in zip(self._indices, self.names):
+            self.interpreter.set_tensor(index, inputs[name])
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self._output)
+
+
+def run(flatbuffer, keypoints_2d, intrinsics=None, num_threads=1):
+    """One call of `Runner` (reuse a `Runner` for many)."""
+    return Runner(flatbuffer, num_threads)(keypoints_2d, intrinsics)
 
 
 def op_names(flatbuffer):

@@ -10,10 +10,11 @@ from tfpose.layers.graph_residual_module import GraphResidualModule
 from tfpose.layers.spatial_graph_conv import SpatialGraphConv
 from tfpose.layers.spatial_non_local import SpatialNonLocal
 from tfpose.layers.stgcn_block import STGCNBlock
+from tfpose.layers.temporal_conv import TemporalConv
 from tfpose.layers.temporal_upsample import TemporalUpsample
 
 __all__ = [
     "BalancedCoordinates", "EdgeWeights", "DynamicSpatialGraphConv", "DynamicTemporalGraphConv", "FixedSpatialGraphConv",
     "FixedTemporalGraphConv", "GraphResidualModule", "SpatialGraphConv", "SpatialNonLocal",
-    "STGCNBlock", "TemporalUpsample",
+    "STGCNBlock", "TemporalConv", "TemporalUpsample",
 ]

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from tfpose import skeleton as skeleton_lib
+
 INTRINSICS = ("f_x", "f_y", "c_x", "c_y")
 
 
@@ -57,7 +59,7 @@ def balance(poses, keypoints_2d, intrinsics, root=0):
     depth = absolute[..., 2]
     balanced = ops.stack([0.5 * (absolute[..., 0] + depth * a),
                           0.5 * (absolute[..., 1] + depth * b), depth], axis=-1)
-    return balanced - balanced[..., root : root + 1, :]
+    return skeleton_lib.root_relative(balanced, root)
 
 
 @keras.saving.register_keras_serializable(package="tfpose")

@@ -101,6 +101,9 @@ class DGNet(keras.Model):
     Output: `[B, T, J, 3]` root-relative 3D in metres, or a dict of such.
     """
 
+    # How it lifts whole sequences (`tfpose.inference.protocols`).
+    SEQUENCE_PROTOCOL = "center"
+
     def __init__(
         self,
         num_frames=4,

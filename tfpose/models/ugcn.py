@@ -65,6 +65,9 @@ class UGCN(keras.Model):
     Output: `[B, T, J, 3]` root-relative 3D in metres (camera frame).
     """
 
+    # How it lifts whole sequences (`tfpose.inference.protocols`).
+    SEQUENCE_PROTOCOL = "average"
+
     def __init__(
         self,
         num_frames=96,

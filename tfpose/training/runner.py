@@ -5,19 +5,12 @@ import os
 import keras
 import tensorflow as tf
 
-from tfpose import evaluation, fileio, inference, losses, metrics, training
-from tfpose import loop as tfpose_loop
+from tfpose import fileio, losses, metrics
+from tfpose.inference import evaluation, protocols
+from tfpose.training import backup, checkpoints
+from tfpose.training import loop as tfpose_loop
 from tfpose.data import pipeline
 from tfpose.models import MODELS, inference_model
-
-# How each model lifts whole sequences (see tfpose.inference).
-PROTOCOLS = {"ugcn": "average", "dgnet": "center", "tcn": "convolutional"}
-
-
-def eval_protocol(model_name, protocol="model"):
-    """The sequence protocol to evaluate with: the model's own, or `protocol`."""
-    return PROTOCOLS[model_name] if protocol == "model" else protocol
-
 
 def views_of(sequences):
     return [v for s in sequences for v in s.views]
@@ -89,22 +82,14 @@ def monitor_name(model, validation):
     return prefix + ("network_mpjpe" if output_names(model) else "mpjpe")
 
 
-def protocol_frames(model, protocol, num_frames):
-    """The window length a sequence protocol feeds `model`: a TCN's
-    receptive field for the convolutional pass (and the causal protocol,
-    which is one too for a TCN), else `num_frames`."""
-    if protocol == "convolutional" or (protocol == "causal"
-                                       and inference.is_convolutional(model)):
-        return model.receptive_field
-    return num_frames
-
-
 def evaluate_model(model, sequences, num_frames, step=5, flip=True, batch_size=256,
-                   protocol="average", lookahead=0, camera_space=False, focal_scale=1.0):
-    """Sequence evaluation (sliding windows, flip) in millimetres; see
+                   protocol="model", lookahead=0, camera_space=False, focal_scale=1.0):
+    """Sequence evaluation (sliding windows, flip) in millimetres with
+    `protocol` (`"model"`: the model's own); see
     `evaluation.evaluate_sequences` for `camera_space` and `focal_scale`."""
-    num_frames = protocol_frames(model, protocol, num_frames)
-    lifter = inference.SequenceLifter(inference_model(model), num_frames, step=step, flip=flip,
+    protocol = protocols.resolve_protocol(model, protocol)
+    num_frames = protocols.window_frames(model, num_frames)
+    lifter = protocols.SequenceLifter(inference_model(model), num_frames, step=step, flip=flip,
                                       batch_size=batch_size, protocol=protocol,
                                       lookahead=lookahead)
     return evaluation.to_millimetres(evaluation.evaluate_sequences(
@@ -177,7 +162,7 @@ LOOPS = ("auto", "fit", "custom")
 
 
 def choose_loop(loop, strategy_name, backup_every_steps=0):
-    """`"fit"` or `"custom"` (`tfpose.loop`) for a run.
+    """`"fit"` or `"custom"` (`tfpose.training.loop`) for a run.
 
     `auto` takes `model.fit` where it works, and the custom loop under
     `multi_worker` (Keras 3's `fit` fails there) or with mid-epoch backups
@@ -211,10 +196,10 @@ def train(model, make_train, val_ds, *, strategy, loop, model_dir, write_dir, ep
             backup_every_steps=backup_every_steps, verbose=verbose, callbacks=callbacks)
     # The backup callback restores the state inside fit; the stream must
     # start where that state ends.
-    state = training.read_state(training.backup_dir(model_dir))
+    state = backup.read_state(backup.backup_dir(model_dir))
     start_epoch = state["epoch"] if state else 0
-    training.truncate_log(os.path.join(write_dir, "training.csv"), start_epoch)
-    callbacks = list(callbacks) + training.build_callbacks(write_dir, monitor)
+    backup.truncate_log(os.path.join(write_dir, "training.csv"), start_epoch)
+    callbacks = list(callbacks) + checkpoints.build_callbacks(write_dir, monitor)
     train_ds = match_targets(make_train(start_epoch * steps_per_epoch), model)
     return model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                      validation_data=val_ds, callbacks=callbacks, verbose=verbose)

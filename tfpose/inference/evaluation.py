@@ -2,11 +2,10 @@
 
 import numpy as np
 
-from tfpose import camera_space as camera_space_lib
+from tfpose.inference import camera_space as camera_space_lib
 from tfpose import metrics
 
 CAMERA_SPACE_KEYS = ("root_error", "root_depth_error", "mpjpe_camera", "root_error_smoothed")
-MILLIMETRE_KEYS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve") + CAMERA_SPACE_KEYS
 # Frames of the centred moving average behind `root_error_smoothed`, the
 # measurement that says whether smoothing the trajectory would help.
 SMOOTHING_FRAMES = 9
@@ -14,7 +13,7 @@ SMOOTHING_FRAMES = 9
 
 def camera_space_errors(predicted, view, intrinsics):
     """Absolute errors of one view's root-relative prediction placed in
-    camera space by `tfpose.camera_space` (metres): the root's position
+    camera space by `tfpose.inference.camera_space` (metres): the root's position
     (`root_error`) and depth (`root_depth_error`), every joint
     (`mpjpe_camera`), and the root after a centred moving average of
     `SMOOTHING_FRAMES` frames (`root_error_smoothed`)."""
@@ -39,7 +38,7 @@ def evaluate_sequences(lift, sequences, camera_space=False, focal_scale=1.0):
         lift: callable `[T, J, 2] -> [T, J, 3]` (e.g. `SequenceLifter`);
             one with a true `needs_intrinsics` attribute also gets
             `intrinsics=` each view's normalised camera intrinsics.
-        sequences: `tfpose.data.Sequence`s with views.
+        sequences: `tfpose.data.sequence.Sequence`s with views.
         camera_space: also score the absolute poses in camera space
             (`camera_space_errors`).
         focal_scale: the focal length the camera-space solve (and a model
@@ -79,9 +78,7 @@ def to_millimetres(summary):
     """Copy of an `evaluate_sequences` summary with errors in mm, PCK/AUC in %."""
 
     def convert(values):
-        return {
-            k: (v * 1000.0 if k in MILLIMETRE_KEYS else v * 100.0) for k, v in values.items()
-        }
+        return {k: v * metrics.display_scale(k) for k, v in values.items()}
 
     out = dict(summary)
     out["per_action"] = {a: convert(v) for a, v in summary["per_action"].items()}

@@ -6,7 +6,7 @@ conversion). This loop runs the model's own `train_step` and `test_step`
 inside `strategy.run`, so losses (with their weights and regularisers),
 metrics, loss scaling and the optimiser's schedule are the compiled
 model's, exactly as in `fit`; it drives the same callbacks
-(`tfpose.training.build_callbacks`) with the same logs. It also backs up
+(`tfpose.training.checkpoints.build_callbacks`) with the same logs. It also backs up
 mid-epoch (`backup_every_steps`) and resumes at that step, which `fit`
 cannot.
 
@@ -19,7 +19,7 @@ import os
 import keras
 import tensorflow as tf
 
-from tfpose import training
+from tfpose.training import backup, checkpoints
 
 
 def _check_same_start(strategy, step):
@@ -53,7 +53,7 @@ def train(model, strategy, make_train_dataset, val_dataset, *, model_dir, write_
         val_dataset: global batches of validation data, or `None`.
         model_dir: the run directory; its `backup/` is read by every worker
             (a shared file system where workers are on several hosts).
-        write_dir: where this worker writes (`tfpose.distribute.WriteDir`).
+        write_dir: where this worker writes (`tfpose.training.distribute.WriteDir`).
         epochs, steps_per_epoch: the length of the run.
         monitor: the log value `best.keras` follows.
         backup_every_steps: also back up every N steps (0: after every
@@ -69,16 +69,16 @@ def train(model, strategy, make_train_dataset, val_dataset, *, model_dir, write_
         # step function under MirroredStrategy miss their initial values.
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
-        metadata = training.restore_state(training.backup_dir(model_dir), model)
+        metadata = backup.restore_state(backup.backup_dir(model_dir), model)
     start_step = metadata["step"] if metadata else 0
     _check_same_start(strategy, start_step)
     start_epoch, skip = divmod(start_step, steps_per_epoch)
 
-    standard = training.build_callbacks(write_dir, monitor, backup=False)
-    best = training.best_checkpoint(standard)
+    standard = checkpoints.build_callbacks(write_dir, monitor, backup=False)
+    best = checkpoints.best_checkpoint(standard)
     if metadata and metadata.get("best") is not None:
         best.best = metadata["best"]
-    training.truncate_log(os.path.join(write_dir, "training.csv"), start_epoch)
+    backup.truncate_log(os.path.join(write_dir, "training.csv"), start_epoch)
     history = keras.callbacks.History()
     callback_list = keras.callbacks.CallbackList(
         list(callbacks) + standard + [history], add_progbar=verbose != 0 and write_dir == model_dir,
@@ -109,8 +109,8 @@ def train(model, strategy, make_train_dataset, val_dataset, *, model_dir, write_
     def save_state(epoch, step):
         # The chief writes the backup that every worker resumes from; the
         # others write theirs into their temporary directories.
-        training.save_state(training.backup_dir(write_dir), model, epoch=epoch, step=step,
-                            best=training.best_value(best))
+        backup.save_state(backup.backup_dir(write_dir), model, epoch=epoch, step=step,
+                            best=backup.best_value(best))
 
     model.stop_training = False
     callback_list.on_train_begin()

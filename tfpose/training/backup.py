@@ -1,10 +1,13 @@
-"""Training helpers: optimiser and schedule, callbacks. Reads no flags."""
+"""Resumable training state: a backup that survives a kill at any moment.
 
-import hashlib
+Weights, optimiser state, batch-norm statistics and dropout seed states go
+into a fresh directory behind an atomically switched pointer, so a run
+started again with the same command continues exactly where it stopped.
+"""
+
 import json
 import os
 import shutil
-import signal
 import tempfile
 import uuid
 
@@ -12,55 +15,6 @@ import keras
 import numpy as np
 
 from tfpose import fileio
-
-SCHEDULES = ("constant", "piecewise", "exponential", "cosine")
-
-
-def learning_rate_schedule(learning_rate, steps_per_epoch, schedule="constant",
-                           decay_epochs=(), decay_rate=0.1, epochs=None, warmup_steps=0):
-    """A per-step learning rate from an epoch-based description.
-
-    - `"constant"`: `learning_rate` throughout.
-    - `"piecewise"`: times `decay_rate` after each epoch in `decay_epochs`
-      (UGCN: 1e-2, x0.1 after epochs 80, 90 and 100).
-    - `"exponential"`: times `decay_rate` every epoch, smoothly (DG-Net).
-    - `"cosine"`: linear warm-up from 0 over `warmup_steps`, then a cosine
-      decay to 0 at the end of the run's `epochs` (a fixed budget of steps).
-
-    The schedule reads the optimiser's step counter, which checkpoints and
-    `BackupAndRestore` save, so a resumed run continues where it stopped.
-    """
-    if schedule == "constant":
-        return float(learning_rate)
-    if schedule == "piecewise":
-        epochs = sorted(int(e) for e in decay_epochs)
-        if not epochs:
-            raise ValueError("The piecewise schedule needs `decay_epochs`.")
-        # The optimiser passes the number of finished steps; the first step
-        # of epoch e (0-based) sees e * steps_per_epoch, and Keras switches
-        # values only after a boundary, hence the -1.
-        boundaries = [e * steps_per_epoch - 1 for e in epochs]
-        values = [float(learning_rate) * decay_rate**i for i in range(len(epochs) + 1)]
-        return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
-    if schedule == "exponential":
-        return keras.optimizers.schedules.ExponentialDecay(
-            float(learning_rate), decay_steps=steps_per_epoch, decay_rate=decay_rate
-        )
-    if schedule == "cosine":
-        if not epochs:
-            raise ValueError("The cosine schedule needs the run's `epochs`.")
-        total = int(epochs) * int(steps_per_epoch)
-        warmup_steps = int(warmup_steps)
-        if not 0 <= warmup_steps < total:
-            raise ValueError(
-                f"`warmup_steps` ({warmup_steps}) must be in [0, {total}), the run's steps.")
-        if not warmup_steps:
-            return keras.optimizers.schedules.CosineDecay(float(learning_rate), total)
-        return keras.optimizers.schedules.CosineDecay(
-            0.0, total - warmup_steps, warmup_target=float(learning_rate),
-            warmup_steps=warmup_steps)
-    raise ValueError(f"Unknown schedule {schedule!r}; expected one of {SCHEDULES}.")
-
 
 STATE_FILE = "state.json"
 VARIABLES_FILE = "variables.npz"
@@ -193,82 +147,11 @@ class AtomicBackupAndRestore(keras.callbacks.Callback):
                    best=best_value(self.best_checkpoint))
 
 
-class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
-    """`ModelCheckpoint` that writes through a temporary file, so a kill
-    while saving never leaves a truncated `.keras` file."""
-
-    def _should_save_model(self, epoch, batch, logs, filepath):
-        # The parent decides (and tracks the best value); the save is ours.
-        if super()._should_save_model(epoch, batch, logs, filepath):
-            with fileio.atomic_path(filepath) as temporary:
-                self.model.save(temporary)
-        return False
-
-
-def build_callbacks(model_dir, monitor="val_mpjpe", backup=True):
-    """The standard callbacks of a training run written into `model_dir`.
-
-    - a CSV log `training.csv` (appended to on resumption, after dropping
-      the rows of the epochs a resumed run repeats), `TerminateOnNaN`;
-    - `checkpoints/last.keras` after every epoch and `checkpoints/best.keras`
-      when `monitor` improves (`.keras` files that
-      `keras.models.load_model` restores with their loss);
-    - TensorBoard logs in `logs/`;
-    - with `backup`, `AtomicBackupAndRestore` in `backup/` after every
-      epoch: a killed run started again with the same command resumes.
-      It comes last, because a backup marks its epoch done: a run killed
-      before it repeats that epoch (and rewrites its files) instead of
-      resuming past an epoch whose checkpoints were never written.
-    """
-    checkpoints = os.path.join(model_dir, "checkpoints")
-    os.makedirs(checkpoints, exist_ok=True)
-    best = AtomicModelCheckpoint(os.path.join(checkpoints, "best.keras"), monitor=monitor,
-                                 mode="min", save_best_only=True)
-    callbacks = [
-        keras.callbacks.CSVLogger(os.path.join(model_dir, "training.csv"), append=True),
-        keras.callbacks.TerminateOnNaN(),
-        AtomicModelCheckpoint(os.path.join(checkpoints, "last.keras")),
-        best,
-        keras.callbacks.TensorBoard(os.path.join(model_dir, "logs")),
-    ]
-    if backup:
-        callbacks.append(AtomicBackupAndRestore(backup_dir(model_dir), best_checkpoint=best))
-    return callbacks
-
-
 def backup_dir(model_dir):
     return os.path.join(model_dir, "backup")
-
-
-class KillAtStep(keras.callbacks.Callback):
-    """Fault injection: SIGKILLs this process once the optimiser has taken
-    `step` steps, mid-epoch wherever `step` falls. The resumption tests
-    use it (through `TFPOSE_KILL_AT_STEP`) to die at a known point."""
-
-    def __init__(self, step):
-        super().__init__()
-        self.step = int(step)
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations.numpy()) >= self.step:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
-def weights_digest(model):
-    """SHA-256 of the model's weights: equal digests, bit-equal weights."""
-    digest = hashlib.sha256()
-    for weight in model.get_weights():
-        digest.update(np.ascontiguousarray(weight).tobytes())
-    return digest.hexdigest()
 
 
 def best_value(checkpoint):
     """The best monitored value a `ModelCheckpoint` has seen, or `None`."""
     best = None if checkpoint is None else checkpoint.best
     return None if best is None or not np.isfinite(best) else float(best)
-
-
-def best_checkpoint(callbacks):
-    """The `best.keras` checkpoint callback of a `build_callbacks` list."""
-    return next(c for c in callbacks if isinstance(c, AtomicModelCheckpoint)
-                and c.save_best_only)

@@ -26,7 +26,7 @@ The protocols:
   `T - 1 - L` (frames before the first are the first frame, past the last
   the last). A model with a receptive field (TCN) outputs that frame alone;
   it runs as one convolutional pass, padded by `T - 1 - L` frames before
-  and `L` after. `tfpose.streaming.StreamingLifter` is the same protocol
+  and `L` after. `tfpose.inference.streaming.StreamingLifter` is the same protocol
   one frame at a time. `"center"` is the causal protocol with
   `L = T - 1 - T // 2`.
 
@@ -40,7 +40,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfpose import skeleton as skeleton_lib
-from tfpose.data import augment, windows
+from tfpose.data import augment
 from tfpose.data.sequence import check_poses
 
 PROTOCOLS = ("average", "center", "tiled", "convolutional", "causal")
@@ -50,6 +50,37 @@ def is_convolutional(model):
     """Whether `model` is fully convolutional over time (a TCN: one output
     frame per receptive field of input, any input length)."""
     return hasattr(model, "receptive_field")
+
+
+def own_protocol(model):
+    """The protocol a tfpose model (or model class) declares as its own
+    (`SEQUENCE_PROTOCOL`: UGCN `"average"`, DG-Net `"center"`, TCN
+    `"convolutional"`)."""
+    cls = model if isinstance(model, type) else type(model)
+    protocol = getattr(cls, "SEQUENCE_PROTOCOL", None)
+    if protocol is None:
+        raise ValueError(f"A {cls.__name__} declares no sequence protocol: not a tfpose lifter.")
+    return protocol
+
+
+def resolve_protocol(model, protocol="model"):
+    """`protocol`, or the model's own where it is `"model"` (or None)."""
+    return own_protocol(model) if protocol in (None, "model") else protocol
+
+
+def window_frames(model, num_frames=None):
+    """The frames `T` of one model call: a TCN's receptive field, else the
+    model's input window (`num_frames` for a model built without one)."""
+    if is_convolutional(model):
+        return model.receptive_field
+    try:
+        frames = model.inputs[0].shape[1]
+    except (AttributeError, ValueError, TypeError, IndexError):  # subclassed, unbuilt
+        frames = None
+    frames = frames or num_frames
+    if frames is None:
+        raise ValueError("The model takes any number of frames: give `num_frames`.")
+    return int(frames)
 
 
 def read_position(num_frames, protocol, lookahead=0):
@@ -128,9 +159,10 @@ class SequenceLifter:
         self.protocol = protocol
         self.num_frames = int(num_frames)
         self.lookahead = int(lookahead)
-        self._position = read_position(self.num_frames, protocol, self.lookahead)
+        read_position(self.num_frames, protocol, self.lookahead)  # checks the lookahead
         self.convolutional = protocol == "convolutional" or (
             protocol == "causal" and is_convolutional(model))
+        self.one_output = is_convolutional(model)
         self.step = int(step)
         self.batch_size = int(batch_size)
         self.num_joints = skeleton.num_joints
@@ -138,7 +170,6 @@ class SequenceLifter:
         self.needs_intrinsics = needs_intrinsics(model)
         self._predict = _predict_fn(model, flip, skeleton,
                                     None if self.convolutional else self.num_frames)
-        self._offsets = np.arange(self.num_frames)
 
     def __call__(self, keypoints_2d, intrinsics=None):
         """`[T, J, 2]` normalised 2D -> `[T, J, 3]` root-relative 3D (numpy).
@@ -157,111 +188,70 @@ class SequenceLifter:
         else:
             intrinsics = np.zeros(4, np.float32)
         length = len(x)
-        if self.convolutional:
-            index, _ = _window_index(length, self.num_frames, self.step, self.protocol,
-                                     self.lookahead, convolutional=True)
-            padded = x[index.numpy()]
-            k = intrinsics[None]
-            poses = self._predict(tf.constant(padded), tf.constant(k)).numpy()[0]
-            poses[:, self.root] = 0.0
-            return poses.astype(np.float32)
-        if self.protocol == "causal":
-            return self._one_frame_per_window(x, intrinsics)
-        if self.protocol == "center":
-            before, after = windows.pad_amounts(length, self.num_frames, "same")
-            starts = windows.window_starts(length, self.num_frames, 1, "same")
-            padded = windows.edge_pad(x, before, after)
-        elif self.protocol == "tiled":
-            # Window w keeps frames [w * step, (w + 1) * step), at positions
-            # [margin, margin + step) of the window at padded frame w * step.
-            margin = (self.num_frames - self.step) // 2
-            starts = np.arange(0, length, self.step)
-            padded = windows.edge_pad(
-                x, margin, max(0, starts[-1] + self.num_frames - margin - length))
-        else:
-            starts = windows.window_starts(length, self.num_frames, self.step, "valid")
-            padded = windows.edge_pad(x, 0, max(0, self.num_frames - length))
-        index = starts[:, None] + self._offsets[None, :]
-        total = np.zeros((len(padded), x.shape[1], 3), np.float64)
-        count = np.zeros((len(padded), 1, 1), np.float64)
+        index, target = (t.numpy() for t in window_plan(
+            length, self.num_frames, self.protocol, self.step, self.lookahead,
+            self.convolutional, self.one_output))
+        total = np.zeros((length, x.shape[1], 3), np.float64)
+        count = np.zeros((length, 1, 1), np.float64)
         # Equal batches of at most `batch_size` windows.
-        size = -(-len(starts) // -(-len(starts) // self.batch_size))
-        for begin in range(0, len(starts), size):
-            batch_index = index[begin : begin + size]
+        size = -(-len(index) // -(-len(index) // self.batch_size))
+        for begin in range(0, len(index), size):
+            batch_index, batch_target = index[begin : begin + size], target[begin : begin + size]
             k = np.broadcast_to(intrinsics, (len(batch_index), 4))
-            y = self._predict(tf.constant(padded[batch_index]), tf.constant(k)).numpy()
-            if self.protocol == "tiled":
-                kept = y[:, margin : margin + self.step].reshape(-1, *y.shape[2:])
-                first = starts[begin]
-                frames = np.arange(first, min(first + len(kept), length))
-                total[frames] = kept[: len(frames)]
-                count[frames] = 1.0
-                continue
-            if self.protocol == "center":
-                # Window w is centred on frame w: keep that frame only.
-                frames = starts[begin : begin + len(batch_index)]
-                # (The output's centre: a TCN outputs that frame only.)
-                total[frames] = y[:, y.shape[1] // 2]
-                count[frames] = 1.0
-                continue
-            np.add.at(total, batch_index.reshape(-1), y.reshape(-1, *y.shape[2:]))
-            np.add.at(count, batch_index.reshape(-1), 1.0)
-        poses = total[:length] / count[:length]
+            y = self._predict(tf.constant(x[batch_index]), tf.constant(k)).numpy()
+            read = (batch_target >= 0) & (batch_target < length)
+            np.add.at(total, batch_target[read], y[read])
+            np.add.at(count, batch_target[read], 1.0)
+        poses = total / count
         poses[:, self.root] = 0.0
         return poses.astype(np.float32)
 
-    def _one_frame_per_window(self, x, intrinsics):
-        """The causal protocol from `_window_index`'s plan: window `t` gives
-        frame `t` only, read at `self._position`."""
-        index, _ = _window_index(len(x), self.num_frames, self.step, self.protocol,
-                                 self.lookahead)
-        index = index.numpy()
-        poses = np.zeros((len(x), x.shape[1], 3), np.float32)
-        size = -(-len(index) // -(-len(index) // self.batch_size))
-        for begin in range(0, len(index), size):
-            batch_index = index[begin : begin + size]
-            k = np.broadcast_to(intrinsics, (len(batch_index), 4))
-            y = self._predict(tf.constant(x[batch_index]), tf.constant(k)).numpy()
-            poses[begin : begin + len(batch_index)] = y[:, self._position]
-        poses[:, self.root] = 0.0
-        return poses
 
+def window_plan(length, num_frames, protocol, step=5, lookahead=0, convolutional=False,
+                one_output=False):
+    """How a protocol lifts a sequence of `length` frames: the one plan that
+    `SequenceLifter` (numpy), `lift_sequences` (in-graph, exported
+    signatures) and the benchmarks follow.
 
-def _window_index(length, num_frames, step, protocol, lookahead=0, convolutional=False):
-    """`(index [W, T] into the sequence, target [W, T] output frame)`.
+    Returns `(index, target)` int32 tensors: window `w` is the frames
+    `index[w]` of the sequence (`[W, T]`; edge padding is clipping of the
+    index), and its output position `p` is read into frame `target[w, p]`
+    (`[W, T_out]`), or nowhere where that is `< 0` or `>= length`. Every
+    frame is the mean of what it receives.
 
-    Edge padding is clipping of the index. For `"average"`, windows start
-    every `step` frames and the last one ends at the last frame
-    (`min(w * step, L - T)`, as `tfpose.data.windows.window_starts`); a
-    sequence shorter than `T` gets one window whose positions past its end
-    target frames `>= L`, which are dropped. For `"center"`, window `t` is
-    centred on frame `t` and only its centre is kept (target -1 elsewhere);
-    `"causal"` likewise with window `t` ending at frame `t + lookahead`.
-    `"convolutional"` (and `"causal"` with `convolutional=True`, for a
-    TCN): one "window", the sequence edge-padded so that the model's
-    output `t` is frame `t`.
+    - `"average"`: windows start every `step` frames, the last one ends at
+      the last frame (`min(w * step, L - T)`, as
+      `tfpose.data.windows.window_starts`); every position is read.
+    - `"tiled"`: windows every `step` frames, each read at its central
+      `step` positions.
+    - `"center"`, `"causal"`: window `t` around frame `t`, read at
+      `read_position` only (`one_output`: a model that outputs that frame
+      alone, `T_out = 1`).
+    - `"convolutional"` (and `"causal"` with `convolutional=True`, for a
+      TCN): one "window", the sequence edge-padded so that the model's
+      output `t` (`T_out = L`) is frame `t`.
     """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"Unknown protocol {protocol!r}; expected one of {PROTOCOLS}.")
     position = read_position(num_frames, protocol, lookahead)
     if protocol == "convolutional" or convolutional:
-        # One "window": the sequence edge-padded by half the receptive field.
         index = tf.clip_by_value(tf.range(length + num_frames - 1) - position, 0, length - 1)
         return index[None], tf.range(length)[None]
-    offsets = tf.range(num_frames)
+    offsets = tf.range(num_frames)[None, :]
+    if protocol in ("center", "causal"):
+        frames = tf.range(length)[:, None]
+        index = tf.clip_by_value(frames + offsets - position, 0, length - 1)
+        return index, frames if one_output else tf.where(offsets == position, frames, -1)
     if protocol == "tiled":
         margin = (num_frames - step) // 2
-        starts = tf.range(0, length, step)
-        index = tf.clip_by_value(starts[:, None] + offsets[None, :] - margin, 0, length - 1)
-        return index, starts[:, None] + offsets[None, :] - margin
-    if protocol in ("center", "causal"):
-        frames = tf.range(length)
-        index = tf.clip_by_value(frames[:, None] + offsets[None, :] - position, 0, length - 1)
-        target = tf.where(offsets[None, :] == position, frames[:, None], -1)
-        return index, target
+        starts = tf.range(0, length, step)[:, None]
+        index = tf.clip_by_value(starts + offsets - margin, 0, length - 1)
+        kept = (offsets >= margin) & (offsets < margin + step)
+        return index, tf.where(kept, starts + offsets - margin, -1)
     last = tf.maximum(length - num_frames, 0)
     count = (last + step - 1) // step + 1
-    starts = tf.minimum(tf.range(count) * step, last)
-    target = starts[:, None] + offsets[None, :]
-    return tf.minimum(target, length - 1), target
+    starts = tf.minimum(tf.range(count) * step, last)[:, None]
+    return tf.minimum(starts + offsets, length - 1), starts + offsets
 
 
 def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol, step=5,
@@ -288,7 +278,8 @@ def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol
     num_joints = x.shape[2]
     convolutional = protocol == "convolutional" or (
         protocol == "causal" and is_convolutional(model))
-    index, target = _window_index(length, num_frames, step, protocol, lookahead, convolutional)
+    index, target = window_plan(length, num_frames, protocol, step, lookahead, convolutional,
+                                one_output=is_convolutional(model))
     num_windows = tf.shape(index)[0]
     with_intrinsics = needs_intrinsics(model)
     if with_intrinsics:
@@ -318,23 +309,14 @@ def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol
     not_root = np.ones((num_joints, 1), np.float32)
     not_root[skeleton.root] = 0.0
     y = y * not_root
-    if convolutional:
-        return tf.reshape(y, [batch, length, num_joints, 3])
-    if protocol == "causal":
-        position = read_position(num_frames, protocol, lookahead)
-        return tf.reshape(y[:, position], [batch, length, num_joints, 3])
-    if protocol == "center":
-        return tf.reshape(y[:, tf.shape(y)[1] // 2], [batch, length, num_joints, 3])
-    if protocol == "tiled":
-        margin = (num_frames - step) // 2
-        kept = tf.reshape(y[:, margin : margin + step], [batch, -1, num_joints, 3])
-        return kept[:, :length]
-    # Overlap-add over output frames, sequences stacked along the frame axis.
-    y = tf.reshape(y, [batch, num_windows * num_frames, num_joints, 3])
-    y = tf.reshape(tf.transpose(y, [1, 0, 2, 3]), [num_windows * num_frames, -1])
-    segments = tf.maximum(length, num_frames)
+    # Every output position to its frame, or to a last segment that is
+    # dropped (TFLite's UNSORTED_SEGMENT_SUM takes no negative ids);
+    # sequences stacked along the feature axis.
+    y = tf.reshape(y, [batch, -1, num_joints * 3])
+    y = tf.reshape(tf.transpose(y, [1, 0, 2]), [tf.shape(y)[1], batch * num_joints * 3])
     ids = tf.reshape(target, [-1])
-    total = tf.math.unsorted_segment_sum(y, ids, segments)
-    count = tf.math.unsorted_segment_sum(tf.ones_like(ids, tf.float32), ids, segments)
-    mean = total[:length] / count[:length, None]
+    ids = tf.where((ids >= 0) & (ids < length), ids, length)
+    total = tf.math.unsorted_segment_sum(y, ids, length + 1)[:length]
+    count = tf.math.unsorted_segment_sum(tf.ones_like(ids, tf.float32), ids, length + 1)[:length]
+    mean = total / count[:, None]
     return tf.transpose(tf.reshape(mean, [length, batch, num_joints, 3]), [1, 0, 2, 3])

@@ -1,7 +1,7 @@
 """One interface over the three forms a trained lifter ships in.
 
 `load_lifter(path)` accepts a SavedModel directory (its `serving_default`),
-a `.keras` file (driven by `tfpose.inference.SequenceLifter` with its
+a `.keras` file (driven by `tfpose.inference.protocols.SequenceLifter` with its
 model's protocol) or a `.tflite` file (converted from `serve_tflite`:
 whole sequences, batch 1). Each lifts `[T, 17, 2]` normalised 2D (and
 intrinsics, for DG-Net's balanced output) to `[T, 17, 3]`.
@@ -10,9 +10,6 @@ intrinsics, for DG-Net's balanced output) to `[T, 17, 3]`.
 import os
 
 import numpy as np
-
-PROTOCOLS = {"UGCN": "average", "DGNet": "center", "TCN": "convolutional"}
-
 
 class Lifter:
     """`lifter(keypoints_2d [T, 17, 2], intrinsics=None) -> [T, 17, 3]`."""
@@ -63,21 +60,17 @@ class KerasLifter(Lifter):
         import keras
 
         import tfpose.models  # noqa: F401  (registers the classes)
-        from tfpose import inference
+        from tfpose.inference import protocols
         from tfpose.models import inference_model
 
         model = keras.models.load_model(path, compile=False)
-        own = PROTOCOLS.get(type(model).__name__)
-        if own is None:
-            raise ValueError(f"{path}: a {type(model).__name__}, not a tfpose lifter.")
-        protocol = protocol or own
+        try:
+            protocol = protocols.resolve_protocol(model, protocol)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
         model = inference_model(model)
-        if protocol == "convolutional" or (protocol == "causal"
-                                           and inference.is_convolutional(model)):
-            num_frames = model.receptive_field
-        else:
-            num_frames = model.inputs[0].shape[1] or 4
-        self.lifter = inference.SequenceLifter(model, num_frames, step=step, flip=flip,
+        num_frames = protocols.window_frames(model)
+        self.lifter = protocols.SequenceLifter(model, num_frames, step=step, flip=flip,
                                                protocol=protocol, lookahead=lookahead)
         self.needs_intrinsics = self.lifter.needs_intrinsics
 
@@ -93,38 +86,35 @@ class TFLiteLifter(Lifter):
         from tfpose.export import tflite
 
         try:
-            self.interpreter = tflite.interpreter(path, num_threads)
+            self.runner = tflite.Runner(path, num_threads)
         except ValueError as error:
             raise ValueError(f"{path} is not a valid TFLite model: {error}") from None
-        self.names = tflite.input_names(self.interpreter)
-        if "keypoints_2d" not in self.names:
+        if "keypoints_2d" not in self.runner.names:
             raise ValueError(f"{path}: no 'keypoints_2d' input; not a tfpose export.")
-        self.needs_intrinsics = "intrinsics" in self.names
-        self._run = tflite.run
+        self.needs_intrinsics = "intrinsics" in self.runner.names
 
     def __call__(self, keypoints_2d, intrinsics=None):
         k = self._check_intrinsics(intrinsics)
         x = np.asarray(keypoints_2d, np.float32)[None]
-        return self._run(None, x, intrinsics=k if self.needs_intrinsics else None,
-                         interpreter_=self.interpreter)[0]
+        return self.runner(x, k if self.needs_intrinsics else None)[0]
 
 
 class StreamLifter(Lifter):
     """A whole sequence through an export's `stream` signature (a SavedModel
     directory or a stream `.tflite` file): the causal protocol with the
-    export's lookahead (`tfpose.streaming`)."""
+    export's lookahead (`tfpose.inference.streaming`)."""
 
     kind = "stream"
     needs_intrinsics = True  # accepted always: the stream signature takes them
 
     def __init__(self, path, lookahead=None):
-        from tfpose import streaming
+        from tfpose.inference import streaming
 
         self.path, self.requested = path, lookahead
         self.lifter = streaming.StreamingLifter(path, lookahead=lookahead)
 
     def __call__(self, keypoints_2d, intrinsics=None):
-        from tfpose import streaming
+        from tfpose.inference import streaming
 
         lifter = self.lifter
         if intrinsics is not None:

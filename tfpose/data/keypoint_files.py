@@ -12,7 +12,7 @@ Accepted inputs (`read_keypoints`), by extension:
   numbers; an optional header row; empty cells are missing values.
 
 Missing values are NaN in the returned keypoints; the caller decides how
-to fill them (`tfpose.interpolation`).
+to fill them (`tfpose.data.interpolation`).
 """
 
 import csv

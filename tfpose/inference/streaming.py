@@ -1,6 +1,6 @@
 """Live lifting: one 2D frame in, one 3D pose out, constant memory.
 
-The causal protocol of `tfpose.inference` (`"causal"`, lookahead `L`) one
+The causal protocol of `tfpose.inference.protocols` (`"causal"`, lookahead `L`) one
 frame at a time. The whole per-frame step is one graph function,
 `stream_step`, whose only memory is a state tensor the caller carries from
 frame to frame; the exported SavedModel's `stream` signature and its
@@ -27,7 +27,7 @@ protocol's padding at the end) return the last `L` poses
 
 Every pose also comes in camera space: the root's position solved in
 closed form from the pose, the 2D and the intrinsics
-(`tfpose.camera_space`).
+(`tfpose.inference.camera_space`).
 """
 
 import collections
@@ -36,7 +36,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfpose import camera, inference
+from tfpose import camera
+from tfpose.inference import protocols
 from tfpose import skeleton as skeleton_lib
 from tfpose.data import augment
 from tfpose.layers.balanced_coordinates import root_translation
@@ -60,19 +61,6 @@ StreamedPose.__doc__ = """One output of `StreamingLifter`.
 """
 
 
-def window_frames(model, num_frames=None):
-    """The frames `T` a stream step buffers for `model`: a TCN's receptive
-    field, else its input window (`num_frames` for a model built without
-    one)."""
-    if inference.is_convolutional(model):
-        return model.receptive_field
-    frames = model.inputs[0].shape[1] if getattr(model, "inputs", None) else None
-    frames = frames or num_frames
-    if frames is None:
-        raise ValueError("The model takes any number of frames: give `num_frames`.")
-    return int(frames)
-
-
 def state_shape(num_frames, num_joints=17):
     return (1, num_frames + 1, num_joints, 2)
 
@@ -88,13 +76,13 @@ def stream_step(model, num_frames, lookahead=0, flip=True, skeleton=skeleton_lib
     Args:
         model: the inference model, `[N, T, J, 2] (, [N, 4])` -> `[N, T, J, 3]`
             (a TCN: `[N, 1, J, 3]`).
-        num_frames: `T` (`window_frames`).
+        num_frames: `T` (`tfpose.inference.protocols.window_frames`).
         lookahead: `L`, `0 <= L < T`.
         flip: flip test-time augmentation (both in one batch of 2).
     """
-    position = inference.read_position(num_frames, "causal", lookahead)
-    with_intrinsics = inference.needs_intrinsics(model)
-    single_output = inference.is_convolutional(model)
+    position = protocols.read_position(num_frames, "causal", lookahead)
+    with_intrinsics = protocols.needs_intrinsics(model)
+    single_output = protocols.is_convolutional(model)
     num_joints = skeleton.num_joints
     not_root = np.ones((num_joints, 1), np.float32)
     not_root[skeleton.root] = 0.0
@@ -163,9 +151,9 @@ class _FunctionStep:
         from tfpose.models import inference_model
 
         model = inference_model(model)
-        self.num_frames = window_frames(model, num_frames)
+        self.num_frames = protocols.window_frames(model, num_frames)
         self.lookahead = 0 if lookahead is None else int(lookahead)
-        self.needs_intrinsics = inference.needs_intrinsics(model)
+        self.needs_intrinsics = protocols.needs_intrinsics(model)
         self._fn = step_function(model, self.num_frames, self.lookahead, flip)
 
     def __call__(self, state, keypoints_2d, intrinsics):
@@ -217,7 +205,7 @@ class StreamingLifter:
             show(out.frame, out.poses_3d_camera)
 
     Equal, frame by frame, to the offline `"causal"` protocol
-    (`tfpose.inference.SequenceLifter`) with the same lookahead and flip.
+    (`tfpose.inference.protocols.SequenceLifter`) with the same lookahead and flip.
 
     Args:
         model: a Keras model, a `.keras` file, an exported SavedModel
