@@ -40,6 +40,6 @@ setuptools.setup(
         # ONNX export (tfpose.export.onnx) and its runtime.
         "onnx": ["tf2onnx>=1.17", "onnxruntime>=1.20"],
         "test": ["pytest>=8", "tensorflow-serving-api>=2.21,<2.22", "tf2onnx>=1.17",
-                 "onnxruntime>=1.20"],
+                 "onnxruntime>=1.20", "ruff>=0.8"],
     },
 )

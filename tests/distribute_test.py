@@ -9,6 +9,7 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfpose.training import cluster, distribute, runner
 from tfpose.data import sources
@@ -102,3 +103,20 @@ def test_mixed_precision_trains_with_float32_loss(name, kwargs, fit):
         keras.mixed_precision.set_global_policy("float32")
     assert np.isfinite(history["loss"]).all()
     assert history["loss"][-1] < history["loss"][0]
+
+
+def test_auto_precision_reads_the_cpu_flags(tmp_path, monkeypatch):
+    zen4 = tmp_path / "zen4"
+    zen4.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 fma\n")
+    avx2 = tmp_path / "avx2"
+    avx2.write_text("processor\t: 0\nflags\t\t: fpu sse avx avx2 fma\n")
+    assert distribute.cpu_has_native_bfloat16(str(zen4))
+    assert not distribute.cpu_has_native_bfloat16(str(avx2))
+    assert not distribute.cpu_has_native_bfloat16(str(tmp_path / "missing"))
+    read = distribute.cpu_has_native_bfloat16
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    for path, expected in ((zen4, "mixed_bfloat16"), (avx2, "float32")):
+        monkeypatch.setattr(distribute, "cpu_has_native_bfloat16", lambda p=str(path): read(p))
+        assert distribute.auto_precision() == expected
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
+    assert distribute.auto_precision() == "mixed_float16"

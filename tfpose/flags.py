@@ -226,7 +226,9 @@ def define_training_flags():
     flags.DEFINE_enum("precision", "float32", PRECISIONS,
                       "Compute dtype policy. mixed_float16: GPUs with tensor cores (dynamic "
                       "loss scaling); mixed_bfloat16: CPUs with AVX512-BF16/AMX and recent "
-                      "GPUs. Variables, loss and outputs stay float32.")
+                      "GPUs (elsewhere it is emulated: several times slower than float32); "
+                      "auto: mixed_float16 on a GPU, mixed_bfloat16 on a CPU with native "
+                      "bfloat16, else float32. Variables, loss and outputs stay float32.")
     flags.DEFINE_bool("mixed_precision", False, "Shorthand for --precision=mixed_float16.")
     flags.DEFINE_bool("evaluate", True,
                       "After training, evaluate whole test sequences (evaluate.py's protocol).")
@@ -246,7 +248,7 @@ def define_training_flags():
                          "2 one line per epoch.", lower_bound=0, upper_bound=2)
 
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 
 
 def precision_policy(flag_values=flags.FLAGS):
@@ -257,6 +259,8 @@ def precision_policy(flag_values=flags.FLAGS):
                 f"--mixed_precision means mixed_float16; it contradicts "
                 f"--precision={flag_values.precision}.")
         return "mixed_float16"
+    if flag_values.precision == "auto":
+        return distribute.auto_precision()
     return flag_values.precision
 
 

@@ -142,3 +142,23 @@ def synchronize_batch_norm(model):
             layer.synchronized = True
             count += 1
     return count
+
+
+def cpu_has_native_bfloat16(cpuinfo="/proc/cpuinfo"):
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX-BF16);
+    False where that cannot be read (not Linux)."""
+    try:
+        with open(cpuinfo) as f:
+            flags_line = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return bool({"avx512_bf16", "amx_bf16"} & set(flags_line.split()))
+
+
+def auto_precision():
+    """The fastest dtype policy here that keeps float32 accuracy where it
+    matters: mixed_float16 on a GPU, mixed_bfloat16 on a CPU with native
+    bfloat16, else float32 (emulated bfloat16 is several times slower)."""
+    if tf.config.list_physical_devices("GPU"):
+        return "mixed_float16"
+    return "mixed_bfloat16" if cpu_has_native_bfloat16() else "float32"
