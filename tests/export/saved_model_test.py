@@ -176,29 +176,27 @@ def test_failed_export_leaves_nothing(exported, tmp_path):
 
 
 # Error bounds, as fractions of the output's largest coordinate: the
-# median and mean over all coordinates (DG-Net: where a joint's kNN choice
-# flips on rounding, that joint moves far, so its maximum says nothing) and
-# the maximum. fp16 rounds weights to 11 significant bits (5e-4), measured
-# here to move outputs by at most 1e-3 (UGCN) and by 5e-4 at the median
-# (DG-Net). These models' weights are below the converter's 1024-element
-# minimum for int8 weights, so dynamic_int8 stays near float here; real int8
-# weights are checked on the released UGCN (released_test.py). Calibrated
-# int8 and int16x8 are only run: their activation ranges come from 8
-# random calibration windows, which the test input exceeds (clipping moves
-# a few coordinates by 10% of the scale even at 16 bits), so no bound here
-# would separate a good conversion from a bad one; docs/RESULTS.md measures
-# them on the released models.
+# median and mean over all coordinates (where a joint's kNN choice flips on
+# rounding, that joint moves far, so DG-Net's maximum says nothing). fp16
+# rounds weights to 11 significant bits (5e-4), measured here to move
+# outputs by 5e-4 at the median and 1.4e-3 on average. These weights are
+# below the converter's 1024-element minimum for int8 weights, so
+# dynamic_int8 stays near float here; fp16 and real int8 weights are checked
+# on the released UGCN (released_test.py). Calibrated int8 and int16x8 are
+# only run: their activation ranges come from 8 random calibration windows,
+# which the test input exceeds (clipping moves a few coordinates by 10% of
+# the scale even at 16 bits), so no bound here would separate a good
+# conversion from a bad one; docs/RESULTS.md measures them on the releases.
 ACCURACY = {
-    ("ugcn", "fp16"): dict(median=5e-4, mean=5e-4, max=3e-3),
     ("ugcn", "int16x8"): None,
-    ("dgnet", "fp16"): dict(median=2e-3, mean=5e-3, max=None),
-    ("dgnet", "dynamic_int8"): dict(median=2e-3, mean=5e-3, max=None),
+    ("dgnet", "fp16"): dict(median=2e-3, mean=5e-3),
+    ("dgnet", "dynamic_int8"): dict(median=2e-3, mean=5e-3),
     ("dgnet", "int8"): None,
 }
 
 
 @pytest.mark.parametrize("name, quantizations", [
-    ("dgnet", ("fp16", "dynamic_int8", "int8")), ("ugcn", ("fp16", "int16x8"))])
+    ("dgnet", ("fp16", "dynamic_int8", "int8")), ("ugcn", ("int16x8",))])
 def test_quantized_tflite_accuracy(exported, name, quantizations):
     _, _, _, directory, _ = exported[name]
     rng = np.random.default_rng(5)
@@ -221,10 +219,9 @@ def test_quantized_tflite_accuracy(exported, name, quantizations):
         if bounds is None:
             continue
         error = np.abs(got - expected) / scale
-        measured = dict(median=np.median(error), mean=error.mean(), max=error.max())
+        measured = dict(median=np.median(error), mean=error.mean())
         for statistic, bound in bounds.items():
-            if bound is not None:
-                assert measured[statistic] <= bound, (quantization, statistic, measured)
+            assert measured[statistic] <= bound, (quantization, statistic, measured)
 
 
 def test_export_refuses_a_quantization_that_does_not_run(exported, tmp_path):
