@@ -1,9 +1,12 @@
 """Cost counting of `tfpose.benchmark` (no timing here: speed is measured by
 scripts/benchmark.py, not by tests)."""
 
+import sys
+
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfpose import benchmark
 from tfpose.models import TCN
@@ -95,3 +98,23 @@ def test_unknown_choices_are_named():
     benchmark.check_choices("measure", ["sequence"], ("sequence", "flops"))
     with pytest.raises(ValueError, match=r"Unknown --measure \['speed'\]; choose from"):
         benchmark.check_choices("measure", ["sequence", "speed"], ("sequence", "flops"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or bool(
+    tf.config.list_physical_devices("GPU")), reason="the CPU figures read /proc/self/status")
+def test_memory_now_tracks_a_known_allocation():
+    # The CPU figures are this process's VmRSS and VmHWM: a 192 MB array,
+    # touched, must show in the current figure (in MiB, not kB or pages);
+    # freed (numpy maps arrays this large, so the pages go back), it must
+    # leave the current figure and stay in the peak.
+    size_mb = 192
+    before = benchmark.memory_now()
+    assert before["device"] == "CPU"
+    block = np.ones(size_mb * 2**20 // 8)
+    held = benchmark.memory_now()
+    # MiB: a 1000-based or kB figure is off by 2.4% (5 MB) or more.
+    assert abs(held["current_mb"] - before["current_mb"] - size_mb) < 3, (before, held)
+    del block
+    after = benchmark.memory_now()
+    assert after["current_mb"] < held["current_mb"] - 0.9 * size_mb
+    assert after["peak_mb"] >= held["current_mb"] - 1  # the peak remembers the array

@@ -176,15 +176,37 @@ def test_failed_export_leaves_nothing(exported, tmp_path):
     assert not target.exists() and os.listdir(tmp_path / "ugcn") == []
 
 
+# Error bounds, as fractions of the output's largest coordinate: the
+# median and mean over all coordinates (where a joint's kNN choice flips on
+# rounding, that joint moves far, so DG-Net's maximum says nothing). fp16
+# rounds weights to 11 significant bits (5e-4), measured here to move
+# outputs by 5e-4 at the median and 1.4e-3 on average. These weights are
+# below the converter's 1024-element minimum for int8 weights, so
+# dynamic_int8 stays near float here; fp16 and real int8 weights are checked
+# on the released UGCN (released_test.py). Calibrated int8 and int16x8 are
+# only run: their activation ranges come from 8 random calibration windows,
+# which the test input exceeds (clipping moves a few coordinates by 10% of
+# the scale even at 16 bits), so no bound here would separate a good
+# conversion from a bad one; docs/RESULTS.md measures them on the releases.
+ACCURACY = {
+    ("ugcn", "int16x8"): None,
+    ("dgnet", "fp16"): dict(median=2e-3, mean=5e-3),
+    ("dgnet", "dynamic_int8"): dict(median=2e-3, mean=5e-3),
+    ("dgnet", "int8"): None,
+}
+
+
 @pytest.mark.parametrize("name, quantizations", [
     ("dgnet", ("fp16", "dynamic_int8", "int8")), ("ugcn", ("int16x8",))])
-def test_quantized_tflite_runs(exported, name, quantizations):
+def test_quantized_tflite_accuracy(exported, name, quantizations):
     _, _, _, directory, _ = exported[name]
     rng = np.random.default_rng(5)
     calibration = [[rng.normal(scale=0.3, size=(1, 40, 17, 2)).astype(np.float32)]
                    for _ in range(8)]
     x = rng.normal(scale=0.3, size=(1, 12, 17, 2)).astype(np.float32)
     expected = saved_model.load_signature(directory)(keypoints_2d=x)["poses_3d"].numpy()
+    scale = np.abs(expected).max()
+    assert scale > 1e-2
     for quantization in quantizations:
         flatbuffer = tflite.convert_saved_model(str(directory), saved_model.TFLITE, quantization,
                                                 calibration)
@@ -194,6 +216,13 @@ def test_quantized_tflite_runs(exported, name, quantizations):
             assert "QUANTIZE" in ops
         got = tflite.run(flatbuffer, x)
         assert got.shape == expected.shape and np.isfinite(got).all()
+        bounds = ACCURACY[name, quantization]
+        if bounds is None:
+            continue
+        error = np.abs(got - expected) / scale
+        measured = dict(median=np.median(error), mean=error.mean())
+        for statistic, bound in bounds.items():
+            assert measured[statistic] <= bound, (quantization, statistic, measured)
 
 
 def test_export_refuses_a_quantization_that_does_not_run(exported, tmp_path):

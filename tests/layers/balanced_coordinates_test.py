@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfpose import camera
+from tfpose import camera, testing
 from tfpose.data import augment
 from tfpose.layers import BalancedCoordinates
 from tfpose.layers.balanced_coordinates import balance, root_translation
@@ -92,6 +92,12 @@ def test_gradients_are_finite_at_zero_prediction():
     assert np.isfinite(grad).all() and np.abs(grad).sum() > 0
 
 
-def test_config_round_trip():
-    layer = BalancedCoordinates(root=2)
-    assert BalancedCoordinates.from_config(layer.get_config()).root == 2
+def test_layer_contract(tmp_path):
+    rng = np.random.default_rng(5)
+
+    def make_inputs(batch, frames):
+        _, keypoints, relative, intrinsics = scene(rng, batch, frames)
+        noisy = relative + rng.normal(scale=0.05, size=relative.shape).astype(np.float32)
+        return [noisy, keypoints, intrinsics], {}
+
+    testing.run_layer_test(BalancedCoordinates(root=2), make_inputs, (17, 3), tmp_path)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfpose import skeleton
+from tfpose import skeleton, testing
 from tfpose.layers import (DynamicSpatialGraphConv, DynamicTemporalGraphConv,
                            FixedSpatialGraphConv, FixedTemporalGraphConv, GraphResidualModule,
                            SpatialNonLocal)
@@ -165,13 +165,34 @@ def test_equivariant_to_joint_permutations(layer_fn):
                                rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("frames", [1, 4, 27])
-def test_shapes_for_any_number_of_frames(frames):
-    x = np.random.default_rng(4).normal(size=(2, frames, 17, 8)).astype(np.float32)
-    for layer in (DynamicSpatialGraphConv(8), DynamicTemporalGraphConv(8),
-                  FixedTemporalGraphConv(8), GraphResidualModule("dtg", 8, k=4),
-                  GraphResidualModule("dsg", 8), SpatialNonLocal()):
-        assert layer(x).shape == (2, frames, 17, 8)
+def _features(channels, guide_channels=None):
+    rng = np.random.default_rng(4)
+
+    def make(batch, frames):
+        x = rng.normal(size=(batch, frames, 17, channels)).astype(np.float32)
+        if guide_channels is None:
+            return [x], {}
+        return [x], {"guide": rng.normal(size=(batch, frames, 17, guide_channels))
+                     .astype(np.float32)}
+    return make
+
+
+# One contract run per layer class. The temporal layers run at T = 1 (no
+# neighbour frames at all) and at a longer T; the variants that change the
+# config (static adjacency, EG weighting, a guide input) are spread over them.
+@pytest.mark.parametrize("make_layer, channels, guide, output_channels, frames", [
+    (lambda: DynamicSpatialGraphConv(6, k=3, graph="static", adjacency=SKELETON_GRAPH,
+                                     weighting="eg"), 5, None, 6, (3, 7)),
+    (lambda: DynamicTemporalGraphConv(6, k=4), 5, None, 6, (1, 6)),
+    (lambda: FixedSpatialGraphConv(6), 5, None, 6, (3, 7)),
+    (lambda: FixedTemporalGraphConv(6), 5, None, 6, (1, 6)),
+    (lambda: SpatialNonLocal(), 6, None, 6, (3, 7)),
+    # kNN on a guide (the "precomputed" graph), through the residual module.
+    (lambda: GraphResidualModule("dsg", 8, k=3, dropout=0.1), 8, 2, 8, (1, 6)),
+], ids=["dsg_static_eg", "dtg", "fsg", "ftg", "non_local", "residual_dsg_guided"])
+def test_layer_contract(make_layer, channels, guide, output_channels, frames, tmp_path):
+    testing.run_layer_test(make_layer(), _features(channels, guide), (17, output_channels),
+                           tmp_path, frames=frames)
 
 
 def test_single_frame_temporal_layers_keep_only_the_current_term():
@@ -212,13 +233,11 @@ def test_gradients_reach_every_weight():
             assert np.abs(g.numpy()).sum() > 0, w.path
 
 
-def test_configs_round_trip_and_errors():
+def test_config_variants_round_trip_and_errors():
+    # The variants of the contract runs above, as configs only.
     for layer in (DynamicSpatialGraphConv(5, k=2, weighting="none"),
-                  DynamicTemporalGraphConv(5, k=3, graph="full"), FixedSpatialGraphConv(4),
-                  FixedTemporalGraphConv(4), SpatialNonLocal(6),
+                  DynamicTemporalGraphConv(5, k=3, graph="full"), SpatialNonLocal(6),
                   GraphResidualModule("dtg", 16, k=4, dropout=0.1),
-                  DynamicSpatialGraphConv(5, graph="static", adjacency=SKELETON_GRAPH,
-                                          weighting="eg"),
                   GraphResidualModule("dsg", 8, graph="static", adjacency=SKELETON_GRAPH)):
         revived = layer.__class__.from_config(layer.get_config())
         assert revived.get_config() == layer.get_config()

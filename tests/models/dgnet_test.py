@@ -31,13 +31,36 @@ def test_shapes(frames):
     assert model.inference_model()(x).shape == (2, frames, 17, 3)
 
 
-def test_paper_size_and_inference_model():
+def test_documented_size_and_inference_model(documented):
     model = DGNet(num_frames=4)
     count = lambda m: sum(int(np.prod(w.shape)) for w in m.trainable_weights)  # noqa: E731
-    # 5 blocks of 128 channels: about 2.16M; the block heads are dropped.
-    assert 2_100_000 < count(model.inference_model()) < count(model) < 2_200_000
-    dynamic = [l for l in model.layers if "dsg" in l.name or "dtg" in l.name]
-    assert len(dynamic) == 10 and {l.conv_1.k for l in dynamic} == {3, 4}
+    inference, training = documented(r"keeps the network head only: ([\d,]+) trainable "
+                                     r"parameters at inference, ([\d,]+) with the block heads")
+    assert count(model.inference_model()) == inference
+    assert count(model) == training
+
+
+def _dynamic_convs(model):
+    """`(module name, kind, conv)` for both convolutions of every DSG and DTG module."""
+    return [(layer.name, layer.kind, conv) for layer in model.layers
+            if getattr(layer, "kind", "") in ("dsg", "dtg")
+            for conv in (layer.conv_1, layer.conv_2)]
+
+
+@pytest.mark.parametrize("k_spatial, k_temporal", [(None, None), (2, 5)])
+def test_k_of_every_dsg_and_dtg_layer(k_spatial, k_temporal):
+    # Checked layer by layer: a DSG with DTG's K (or the reverse) must fail,
+    # as must a K that ignores the argument. Table VI: K = 3 in DSG, 4 in DTG.
+    ks = {} if k_spatial is None else dict(k_spatial=k_spatial, k_temporal=k_temporal)
+    model = DGNet(num_frames=4, channels=8, num_blocks=2, **ks)
+    expected = {"dsg": k_spatial or 3, "dtg": k_temporal or 4}
+    convs = _dynamic_convs(model)
+    # One DSG module and one DTG module per block, two convolutions each.
+    assert sorted(kind for _, kind, _ in convs) == ["dsg"] * 4 + ["dtg"] * 4
+    for name, kind, conv in convs:
+        assert type(conv).__name__ == {"dsg": "DynamicSpatialGraphConv",
+                                       "dtg": "DynamicTemporalGraphConv"}[kind], name
+        assert conv.k == conv.get_config()["k"] == expected[kind], (name, conv.k)
 
 
 @pytest.mark.parametrize("graph", ["dynamic", "precomputed", "fixed", "symmetry", "full",

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfpose import losses, metrics
+from tfpose import losses, metrics, testing
 from tfpose.models import UGCN
 
 
@@ -13,23 +13,95 @@ def test_output_shapes(frames):
     assert model(x, training=False).shape == (2, frames, 17, 3)
 
 
-def test_default_size_and_dynamic_length():
+def _count(weights):
+    return sum(int(np.prod(w.shape)) for w in weights)
+
+
+def test_documented_size_and_dynamic_length(documented):
     model = UGCN(num_frames=None)
-    # The documented size: 1.61M trainable parameters.
-    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    assert 1_600_000 < trainable < 1_630_000
+    trainable, fixed = documented(r"That gives ([\d,]+) trainable parameters \(plus ([\d,]+) "
+                                  r"non-trainable")
+    assert _count(model.trainable_weights) == trainable
+    assert _count(model.non_trainable_weights) == fixed
     for frames in (16, 48, 96):
         assert model(np.zeros((1, frames, 17, 2), np.float32)).shape == (1, frames, 17, 3)
 
 
-@pytest.mark.parametrize("pairs", [0, 1, 2, 4])
-def test_ablations_build(pairs):
-    small = dict(down_channels=(4, 4, 4, 4, 4, 8, 8, 8, 8), merge_channels=4)
-    for extra in ({}, {"merge": False}, {"spatial_graph": False}):
-        model = UGCN(num_frames=16, num_pairs=pairs, **small, **extra)
-        assert model(np.zeros((1, 16, 17, 2), np.float32)).shape == (1, 16, 17, 3)
-    strides = [model.get_layer(f"down_{i}").stride for i in range(1, 10)]
-    assert sum(s == 2 for s in strides) == pairs
+# The ablation table's rows. Strides add no weights, so num_pairs=0 stands
+# for the row's 0, 1 and 2.
+@pytest.mark.parametrize("switch, row", [
+    (dict(num_pairs=0), r"\| `num_pairs=0, 1, 2` [^|]*\| Table 3 \| ([\d,]+) \|"),
+    (dict(merge=False), r"\| `merge=False`[^|]*\| Table 4 \| ([\d,]+) \|"),
+    (dict(spatial_graph=False), r"\| `spatial_graph=False`[^|]*\| Table 4 \| ([\d,]+) \|"),
+], ids=["num_pairs", "merge", "spatial_graph"])
+def test_documented_ablation_sizes(documented, switch, row):
+    (expected,) = documented(row)
+    assert _count(UGCN(num_frames=None, **switch).trainable_weights) == expected
+
+
+def _reference_ugcn(model, x, cut_skip=None, cut_scale=None, cache=None):
+    """Fig. 4 of the paper wired by hand from the model's own blocks, with
+    numpy glue: 9 down blocks; 4 up blocks, each upsampled x2 (Eq. 11)
+    where the next skip's resolution is finer and added to the output of
+    the down block at that resolution (blocks 7, 5, 3, 1); the merging
+    stage's 1x1 projections of the four sums, repeated to T frames and
+    concatenated; the regressor. `cut_skip` / `cut_scale` (0-3) drop one
+    skip / one merged scale, to show that each changes the output; `cache`
+    (a dict) keeps block outputs across such calls (eager calls are slow)."""
+    cache = {} if cache is None else cache
+
+    def block(name, h):
+        key = (name, h.tobytes())
+        if key not in cache:
+            cache[key] = model.get_layer(name)(h, training=False).numpy()
+        return cache[key]
+
+    down, h = [], x
+    for i in range(1, 10):
+        h = block(f"down_{i}", h)
+        down.append(h)
+    scales = []
+    for i, skip in enumerate((7, 5, 3, 1)):
+        h = block(f"up_{i + 1}", h)
+        source = down[skip - 1]
+        if h.shape[1] < source.shape[1]:
+            h = np.repeat(h, 2, axis=1)
+        if cut_skip != i:
+            h = h + source
+        scales.append(h)
+    if not model.merge:
+        return block("regressor", h)
+    merged = []
+    for i, scale in enumerate(scales):
+        kernel, bias = (w.numpy() for w in model.get_layer(f"merge_conv_{i + 1}").weights)
+        projected = np.repeat(scale @ kernel[0, 0] + bias, x.shape[1] // scale.shape[1], axis=1)
+        merged.append(0.0 * projected if cut_scale == i else projected)
+    return block("regressor", np.concatenate(merged, axis=-1))
+
+
+@pytest.mark.parametrize("options", [dict(), dict(num_pairs=2), dict(merge=False)],
+                         ids=["paper", "two_pairs", "no_merge"])
+def test_skips_and_merge_match_the_hand_wired_network(options):
+    # Blocks at one resolution share a width (as in DOWN_CHANNELS), so a
+    # skip wired to the wrong block of the right resolution still builds.
+    model = UGCN(num_frames=16, down_channels=(4, 6, 6, 8, 8, 10, 10, 12, 12),
+                 merge_channels=3, **options)
+    testing.randomize_weights(model, seed=1, scale=0.3)
+    x = np.random.default_rng(2).normal(size=(2, 16, 17, 2)).astype(np.float32)
+    cache = {}
+    expected = _reference_ugcn(model, x, cache=cache)
+    scale = np.abs(expected).max()
+    assert scale > 1e-2
+    np.testing.assert_allclose(model(x, training=False), expected, rtol=1e-5, atol=1e-5 * scale)
+    if options:
+        return
+    # The reference is sensitive to every skip and every merged scale, far
+    # beyond the tolerance above, so cutting or miswiring any of them in
+    # the model cannot pass. (Without the merging stage the deepest skip
+    # reaches the output through three more blocks and moves it ~1e-4.)
+    for cut in [dict(cut_skip=i) for i in range(4)] + [dict(cut_scale=i) for i in range(4)]:
+        change = np.abs(_reference_ugcn(model, x, **cut, cache=cache) - expected).max()
+        assert change > 1e-2 * scale, (cut, change / scale)
 
 
 def test_bad_arguments():

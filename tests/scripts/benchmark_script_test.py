@@ -6,6 +6,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -37,7 +39,13 @@ def test_benchmark_writes_its_report(tmp_path):
         assert latency["ms"][backend] > 0
         assert latency["max_abs_difference"][backend] < 1e-4, backend
     assert list(report["memory"]) == ["windows"]  # the peaks of what was measured
-    assert report["memory"]["windows"]["peak_mb"] >= report["memory"]["windows"]["before_mb"]
+    memory = report["memory"]["windows"]
+    assert memory["above_idle_mb"] == pytest.approx(memory["peak_mb"] - memory["before_mb"])
+    if memory["device"] == "CPU":
+        # A fresh process that has imported TensorFlow and built the model
+        # holds hundreds of MB: a figure in kB or pages would be far off.
+        # That VmRSS and VmHWM are read right: tests/benchmark_test.py.
+        assert 200 < memory["before_mb"] < 4000, memory
     assert report["inference_parameters"] <= report["parameters"]
     assert "training" not in report and "sequence" not in report
 
