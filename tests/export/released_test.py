@@ -96,8 +96,8 @@ def test_release_quantized_tflite_accuracy(hdm05_dir):
     takes = _test_takes(hdm05_dir, 2)
 
     def lift(path):
-        interpreter = tflite.interpreter(path)
-        return [tflite.run(None, x[None], interpreter_=interpreter)[0] for x, _ in takes]
+        runner = tflite.Runner(path)
+        return [runner(x[None])[0] for x, _ in takes]
 
     def mpjpe_mm(poses):
         return 1000 * np.mean(np.concatenate([np.linalg.norm(p - y, axis=-1).ravel()
