@@ -80,7 +80,7 @@ def main(argv):
     runner.train(model, make_train, val_ds, strategy=strategy, loop=loop,
                  model_dir=FLAGS.model_dir, write_dir=write_dir.path, epochs=FLAGS.epochs,
                  steps_per_epoch=steps, backup_every_steps=FLAGS.backup_every_steps,
-                 verbose=FLAGS.verbose, callbacks=_fault_injection(strategy))
+                 verbose=FLAGS.verbose)
     final = runner.final_model_path(write_dir.path)
     runner.save_model(model, final)
     logging.info("final weights sha256 %s", training.weights_digest(model))
@@ -97,18 +97,6 @@ def main(argv):
         print(evaluation.format_table(summary))
         fileio.write_json(os.path.join(write_dir.path, "metrics.json"), summary)
     write_dir.cleanup()
-
-
-def _fault_injection(strategy):
-    """`TFPOSE_KILL_AT_STEP=N` (or `N:TASK`, one worker only): SIGKILL after
-    N steps, for testing resumption."""
-    spec = os.environ.get("TFPOSE_KILL_AT_STEP")
-    if not spec:
-        return []
-    step, _, task_id = spec.partition(":")
-    if task_id and int(task_id) != distribute.task(strategy)[1]:
-        return []
-    return [training.KillAtStep(int(step))]
 
 
 if __name__ == "__main__":
