@@ -19,6 +19,9 @@ See docs/DISTRIBUTED.md.
 
 import os
 
+import tfpose.quiet_startup  # noqa: F401  (first: before TensorFlow loads)
+# isort: split
+
 import keras
 import tensorflow as tf
 from absl import app, flags, logging
@@ -83,7 +86,9 @@ def main(argv):
                  verbose=FLAGS.verbose)
     final = runner.final_model_path(write_dir.path)
     runner.save_model(model, final)
-    logging.info("final weights sha256 %s", training.weights_digest(model))
+    # For comparing workers (equal digests: bit-equal replicas), not for
+    # reading: shown with --verbosity=1.
+    logging.debug("final weights sha256 %s", training.weights_digest(model))
     if FLAGS.evaluate and write_dir.chief:
         # A fresh float32 copy outside the strategy: evaluation is the chief's
         # alone, and a distributed model's calls would wait for the others.
@@ -94,8 +99,15 @@ def main(argv):
                                         FLAGS.eval_flip,
                                         protocol=runner.eval_protocol(FLAGS.model,
                                                                       FLAGS.eval_protocol))
-        print(evaluation.format_table(summary))
         fileio.write_json(os.path.join(write_dir.path, "metrics.json"), summary)
+        average = summary["average"]
+        print(f"\nTest split, whole sequences (mm):\n{evaluation.format_table(summary)}\n"
+              f"Test MPJPE {average['mpjpe']:.1f} mm, P-MPJPE {average['p_mpjpe']:.1f} mm "
+              "(average over actions; all metrics in metrics.json).")
+    if write_dir.chief:
+        written = ["model.keras"] + (["metrics.json"] if FLAGS.evaluate else []) + [
+            "training.csv", "checkpoints/", "logs/ (TensorBoard)", "flags.cfg", "backup/"]
+        print(f"Run written to {FLAGS.model_dir}: {', '.join(written)}.")
     write_dir.cleanup()
 
 
