@@ -22,6 +22,9 @@ the true focal length:
 
 import os
 
+import tfpose.quiet_startup  # noqa: F401  (first: before TensorFlow loads)
+# isort: split
+
 import keras
 from absl import app, flags
 

@@ -23,6 +23,9 @@ import os
 import sys
 import tempfile
 
+import tfpose.quiet_startup  # noqa: F401  (first: before TensorFlow loads)
+# isort: split
+
 import keras
 import numpy as np
 from absl import app, flags

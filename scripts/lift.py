@@ -28,7 +28,8 @@ poses, the 2D and the intrinsics (`tfpose.inference.camera_space`); `intrinsics`
 normalised camera used and `camera_assumed`; `keypoints_2d` the filled
 H36M-order 2D input (normalised); `interpolated` [T, 17] which 2D joints
 were filled; `joints`. --render writes a GIF/MP4 of the 3D skeleton beside
-the 2D input, --strip a PNG of --strip_frames frames.
+the 2D input, --strip a PNG of --strip_frames frames (3D axes in metres,
+a floor under each frame's lowest joint).
 
 Live (--stream): one frame per line of JSON from --input (a file, or - for
 standard input) as soon as it arrives: 17 [x, y] or [x, y, confidence]
@@ -50,6 +51,9 @@ with status 1. Behind a 2D detector:
 import json
 import os
 import sys
+
+import tfpose.quiet_startup  # noqa: F401  (first: before TensorFlow loads)
+# isort: split
 
 import numpy as np
 from absl import app, flags

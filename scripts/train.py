@@ -19,6 +19,9 @@ See docs/DISTRIBUTED.md.
 
 import os
 
+import tfpose.quiet_startup  # noqa: F401  (first: before TensorFlow loads)
+# isort: split
+
 import keras
 import tensorflow as tf
 from absl import app, flags, logging
@@ -82,10 +85,12 @@ def main(argv):
     runner.train(model, make_train, val_ds, strategy=strategy, loop=loop,
                  model_dir=FLAGS.model_dir, write_dir=write_dir.path, epochs=FLAGS.epochs,
                  steps_per_epoch=steps, backup_every_steps=FLAGS.backup_every_steps,
-                 verbose=FLAGS.verbose, callbacks=_fault_injection(strategy))
+                 verbose=FLAGS.verbose)
     final = runner.final_model_path(write_dir.path)
     runner.save_model(model, final)
-    logging.info("final weights sha256 %s", checkpoints.weights_digest(model))
+    # For comparing workers (equal digests: bit-equal replicas), not for
+    # reading: shown with --verbosity=1.
+    logging.debug("final weights sha256 %s", checkpoints.weights_digest(model))
     if FLAGS.evaluate and write_dir.chief:
         # A fresh float32 copy outside the strategy: evaluation is the chief's
         # alone, and a distributed model's calls would wait for the others.
@@ -94,21 +99,16 @@ def main(argv):
             model = keras.models.load_model(final)
         summary = runner.evaluate_model(model, test, FLAGS.num_frames, FLAGS.eval_step,
                                         FLAGS.eval_flip, protocol=FLAGS.eval_protocol)
-        print(evaluation.format_table(summary))
         fileio.write_json(os.path.join(write_dir.path, "metrics.json"), summary)
+        average = summary["average"]
+        print(f"\nTest split, whole sequences (mm):\n{evaluation.format_table(summary)}\n"
+              f"Test MPJPE {average['mpjpe']:.1f} mm, P-MPJPE {average['p_mpjpe']:.1f} mm "
+              "(average over actions; all metrics in metrics.json).")
+    if write_dir.chief:
+        written = ["model.keras"] + (["metrics.json"] if FLAGS.evaluate else []) + [
+            "training.csv", "checkpoints/", "logs/ (TensorBoard)", "flags.cfg", "backup/"]
+        print(f"Run written to {FLAGS.model_dir}: {', '.join(written)}.")
     write_dir.cleanup()
-
-
-def _fault_injection(strategy):
-    """`TFPOSE_KILL_AT_STEP=N` (or `N:TASK`, one worker only): SIGKILL after
-    N steps, for testing resumption."""
-    spec = os.environ.get("TFPOSE_KILL_AT_STEP")
-    if not spec:
-        return []
-    step, _, task_id = spec.partition(":")
-    if task_id and int(task_id) != distribute.task(strategy)[1]:
-        return []
-    return [checkpoints.KillAtStep(int(step))]
 
 
 if __name__ == "__main__":

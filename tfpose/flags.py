@@ -245,7 +245,8 @@ def define_training_flags():
                          "field). export.py: also the lookahead of the stream signature.",
                          lower_bound=0)
     flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0 silent, 1 progress bar, "
-                         "2 one line per epoch.", lower_bound=0, upper_bound=2)
+                         "2 one line per epoch. Debugging lines (the final weights' SHA-256): "
+                         "absl's --verbosity=1.", lower_bound=0, upper_bound=2)
 
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")

@@ -189,7 +189,7 @@ def test_center_protocol_matches_window_loop():
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
-# Balanced only: the plain DG-Net trains in tests/distribute_test.py (under
+# Balanced only: the plain DG-Net trains in tests/training/distribute_test.py (under
 # mixed precision); one more DG-Net training graph costs half a minute.
 @pytest.mark.parametrize("balanced", [True])
 def test_tiny_training_run_loss_falls(balanced):

@@ -9,4 +9,7 @@ def tiny_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("tiny") / "run"
     result = train(run)
     assert result.returncode == 0, result.stderr[-3000:]
+    # Beside the run, for the test of what a user sees.
+    (run.parent / "stdout.txt").write_text(result.stdout)
+    (run.parent / "stderr.txt").write_text(result.stderr)
     return run

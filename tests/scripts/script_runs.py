@@ -6,6 +6,8 @@ import sys
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TINY = REPO / "tests" / "configs" / "ugcn_tiny.cfg"
+# scripts/train.py that SIGKILLs itself at a given step (resumption tests).
+KILLED_TRAIN = REPO / "tests" / "scripts" / "train_killed.py"
 # Tiny UGCN, 3 epochs of 4 steps, no dropout and no motion term, so that runs
 # on other device counts can match it: the l1 motion term's gradient flips
 # sign on rounding-level differences wherever predicted and true encodings
@@ -22,7 +24,9 @@ TINY_RUN = [f"--flagfile={TINY}", "--epochs=3", "--steps_per_epoch=4", "--dropou
 LIMIT = ["timeout", "-k", "10", "300"]
 
 
-def train(model_dir, *args, env=None):
+def train(model_dir, *args, env=None, kill_at_step=None):
+    """With `kill_at_step` (`"N"`, or `"N:TASK"`), through KILLED_TRAIN."""
+    script = ["scripts/train.py"] if kill_at_step is None else [KILLED_TRAIN, kill_at_step]
     return subprocess.run(
-        LIMIT + [sys.executable, "scripts/train.py", *TINY_RUN, f"--model_dir={model_dir}",
+        LIMIT + [sys.executable, *map(str, script), *TINY_RUN, f"--model_dir={model_dir}",
                  *args], cwd=REPO, capture_output=True, text=True, env=env)

@@ -1,6 +1,7 @@
 """End to end: scripts/train.py and scripts/evaluate.py on a tiny config."""
 
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -16,6 +17,18 @@ def _run(args, **kwargs):
     return subprocess.run(
         [sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=600, **kwargs
     )
+
+
+def test_train_output_is_progress_metrics_and_where(tiny_run):
+    stdout = (tiny_run.parent / "stdout.txt").read_text()
+    stderr = (tiny_run.parent / "stderr.txt").read_text()
+    assert "Test MPJPE" in stdout and f"Run written to {tiny_run}: model.keras" in stdout
+    # Debugging lines only with --verbosity=1, and no Keras warning.
+    noise = ["sha256", "shuffle=True"]
+    if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:  # set: TensorFlow's lines are wanted
+        noise += ["absl::InitializeLog", "cuda drivers", "cpu_feature_guard"]
+    for line in noise:
+        assert line not in stdout + stderr, line
 
 
 def test_train_then_evaluate(tiny_run, tmp_path):

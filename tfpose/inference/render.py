@@ -9,6 +9,7 @@ from tfpose import fileio
 from tfpose import skeleton as skeleton_lib
 
 LEFT, RIGHT, CENTRE = "#d62728", "#1f77b4", "#444444"
+GROUND = "#b5a98f"
 
 
 def _colours(skeleton):
@@ -40,6 +41,26 @@ def _limits(points):
     return centre, radius
 
 
+def _tick_step(radius):
+    """Metres between ticks: at most 4 intervals across the cube's side."""
+    return next((s for s in (0.1, 0.25, 0.5, 1.0, 2.0) if 2 * radius / s <= 4), 5.0)
+
+
+def _ground_lines(centre, radius, height, step):
+    """Floor grid segments at `height`, spanning the cube's x and depth."""
+    lo, hi = centre[:2] - radius, centre[:2] + radius
+    segments = []
+    for axis in (0, 1):
+        other = 1 - axis
+        for value in np.arange(np.ceil(lo[axis] / step), np.floor(hi[axis] / step) + 1) * step:
+            start, end = np.empty(3), np.empty(3)
+            start[axis] = end[axis] = value
+            start[other], end[other] = lo[other], hi[other]
+            start[2] = end[2] = height
+            segments.append([start, end])
+    return segments
+
+
 class _Panels:
     """The 2D and 3D axes of one frame column, redrawn per frame."""
 
@@ -64,12 +85,21 @@ class _Panels:
         self.ax2d.set_xticks([])
         self.ax2d.set_yticks([])
         self.centre, self.radius = _limits(self.points)
+        # Root-relative poses carry no height above the floor: the floor is
+        # drawn under each frame's lowest joint (level for a level camera).
+        self.ground = np.nanmin(self.points[..., 2], axis=1)
 
     def draw(self, t):
+        from matplotlib.ticker import FormatStrFormatter, MultipleLocator
+        from mpl_toolkits.mplot3d.art3d import Line3DCollection, Poly3DCollection
+
         a2, a3 = self.ax2d, self.ax3d
         for artist in list(a2.lines) + list(a2.collections):
             artist.remove()
         a3.cla()
+        # Drawn in order (floor, shadow, skeleton): mplot3d's depth sort
+        # would put the whole floor in front of the feet.
+        a3.computed_zorder = False
         k, p = self.keypoints_2d[t], self.points[t]
         for j, parent in enumerate(self.skeleton.parents):
             if parent < 0:
@@ -83,16 +113,37 @@ class _Panels:
             a2.scatter(k[flagged, 0], k[flagged, 1], s=30, facecolors="none",
                        edgecolors="orange", label="interpolated")
         c, r = self.centre, self.radius
+        step = _tick_step(r)
+        ground = self.ground[t]
+        if np.isfinite(ground):
+            # A shaded floor with its own metre grid (the panes' grid, off,
+            # would compete with it), and the skeleton's shadow on it.
+            x0, x1, d0, d1 = c[0] - r, c[0] + r, c[1] - r, c[1] + r
+            floor = Poly3DCollection([[(x0, d0, ground), (x1, d0, ground), (x1, d1, ground),
+                                       (x0, d1, ground)]], facecolors=GROUND, alpha=0.35,
+                                     edgecolors="none", label="ground")
+            a3.add_collection3d(floor)
+            a3.add_collection3d(Line3DCollection(
+                _ground_lines(c, r, ground, step), colors="white", linewidths=0.8))
+            for j, parent in enumerate(self.skeleton.parents):
+                if parent >= 0:
+                    a3.plot(p[[j, parent], 0], p[[j, parent], 1], [ground, ground],
+                            color="#777777", lw=1.5, alpha=0.5)
+            a3.grid(False)
         a3.set_xlim(c[0] - r, c[0] + r)
         a3.set_ylim(c[1] - r, c[1] + r)
         a3.set_zlim(c[2] - r, c[2] + r)
         a3.set_box_aspect((1, 1, 1))
-        a3.view_init(elev=15, azim=-70)
-        a3.set_xticklabels([])
-        a3.set_yticklabels([])
-        a3.set_zticklabels([])
+        a3.view_init(elev=20, azim=-70)
+        a3.set_xlabel("x, right (m)", fontsize=7, labelpad=-4)
+        a3.set_ylabel("z, depth (m)", fontsize=7, labelpad=-4)
+        a3.set_zlabel("-y, up (m)", fontsize=7, labelpad=-4)
+        for axis in (a3.xaxis, a3.yaxis, a3.zaxis):
+            axis.set_major_locator(MultipleLocator(step))
+            axis.set_major_formatter(FormatStrFormatter("%g"))
+        a3.tick_params(labelsize=6, pad=-2)
         a2.set_title(f"2D input, frame {t}", fontsize=9)
-        a3.set_title("3D (m)", fontsize=9)
+        a3.set_title("3D, root-relative", fontsize=9)
 
 
 def animation(path, keypoints_2d, poses_3d, *, interpolated=None, image_size=None, fps=25,

@@ -2,7 +2,6 @@
 
 import hashlib
 import os
-import signal
 
 import keras
 import numpy as np
@@ -52,20 +51,6 @@ def build_callbacks(model_dir, monitor="val_mpjpe", backup=True):
         callbacks.append(backup_lib.AtomicBackupAndRestore(backup_lib.backup_dir(model_dir),
                                                            best_checkpoint=best))
     return callbacks
-
-
-class KillAtStep(keras.callbacks.Callback):
-    """Fault injection: SIGKILLs this process once the optimiser has taken
-    `step` steps, mid-epoch wherever `step` falls. The resumption tests
-    use it (through `TFPOSE_KILL_AT_STEP`) to die at a known point."""
-
-    def __init__(self, step):
-        super().__init__()
-        self.step = int(step)
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations.numpy()) >= self.step:
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def weights_digest(model):

@@ -201,8 +201,11 @@ def train(model, make_train, val_ds, *, strategy, loop, model_dir, write_dir, ep
     backup.truncate_log(os.path.join(write_dir, "training.csv"), start_epoch)
     callbacks = list(callbacks) + checkpoints.build_callbacks(write_dir, monitor)
     train_ds = match_targets(make_train(start_epoch * steps_per_epoch), model)
+    # The stream is shuffled by the pipeline, per epoch from the seed; fit's
+    # default shuffle=True would be ignored for a dataset, with a warning.
     return model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                     validation_data=val_ds, callbacks=callbacks, verbose=verbose)
+                     validation_data=val_ds, callbacks=callbacks, verbose=verbose,
+                     shuffle=False)
 
 
 def final_model_path(model_dir):
