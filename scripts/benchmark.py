@@ -37,9 +37,8 @@ import tensorflow as tf
 from absl import app, flags
 
 from tfpose import benchmark, fileio, testing
-from tfpose.inference import protocols
-from tfpose.training import runner
 from tfpose import flags as tfpose_flags
+from tfpose.inference import protocols
 from tfpose.models import MODELS, inference_model
 
 MEASUREMENTS = ("sequence", "windows", "latency", "training", "flops", "memory")

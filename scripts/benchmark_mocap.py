@@ -26,7 +26,8 @@ from tfpose.data import mocap  # noqa: E402
 
 _FRAMES = flags.DEFINE_integer("frames", 20000, "Frames per generated take.")
 _WRITE_BVH = flags.DEFINE_string("write_bvh", None, "Only write a generated BVH take here.")
-_LOAD_BVH = flags.DEFINE_string("load_bvh", None, "Only load this BVH take (the test body's mapping).")
+_LOAD_BVH = flags.DEFINE_string("load_bvh", None,
+                                "Only load this BVH take (the test body's mapping).")
 
 
 def _peak_rss_mb():

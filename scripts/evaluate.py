@@ -7,8 +7,9 @@
 Reads the run's flags.cfg for the data settings, lifts every test camera view
 with the model's protocol (UGCN: sliding windows of --num_frames frames and
 step --eval_step, averaging the overlapping predictions; DG-Net: a window
-around every frame), with flip test-time augmentation (--eval_flip), and reports MPJPE, P-MPJPE, N-MPJPE and MPJVE (mm), PCK@150mm
-and AUC (%), per action and overall, on stdout and as JSON.
+around every frame), with flip test-time augmentation (--eval_flip), and
+reports MPJPE, P-MPJPE, N-MPJPE and MPJVE (mm), PCK@150mm and AUC (%), per
+action and overall, on stdout and as JSON.
 
 Live lifting's accuracy: --eval_protocol=causal --lookahead=L (each frame from
 the window ending L frames after it). Absolute 3D: --camera_space adds the
@@ -23,16 +24,17 @@ the true focal length:
 import os
 
 import tfpose.quiet_startup  # noqa: F401  (first: before TensorFlow loads)
+
 # isort: split
 
 import keras
 from absl import app, flags
 
 from tfpose import fileio
-from tfpose.inference import evaluation, protocols
-from tfpose.training import runner
 from tfpose import flags as tfpose_flags
 from tfpose.data import sources
+from tfpose.inference import evaluation, protocols
+from tfpose.training import runner
 
 _CHECKPOINT = flags.DEFINE_string(
     "checkpoint", None, "A .keras model; default: <model_dir>/model.keras.")

@@ -5,15 +5,16 @@
 Writes the TF Serving layout `<base>/<model_name>/<version>/`: the SavedModel
 (signatures `serving_default`, `serve_tflite`, `window` and, with --stream,
 `stream`; see `tfpose.export.saved_model`), the TFLite files of --tflite
-(converted from `serve_tflite`, builtin ops only; `int8` and `int16x8` calibrated on --calibration_windows
-windows of the run's training data), each scored on the first --card_views camera
-views of every test sequence, with --stream `stream.tflite` (the live
-per-frame step, `tfpose.inference.streaming`, with --lookahead frames of lookahead),
-the trained Keras model (`model.keras`, for fine-tuning), the run's
-`flags.cfg`, its metrics and a `MODEL_CARD.md`. All or nothing: a failed
-export leaves no directory behind.
-The run's settings (model, data, --eval_protocol, --eval_step, --eval_flip) come from
-`<run_dir>/flags.cfg`; flags given here override them.
+(converted from `serve_tflite`, builtin ops only; `int8` and `int16x8`
+calibrated on --calibration_windows windows of the run's training data), each
+scored on the first --card_views camera views of every test sequence, with
+--stream `stream.tflite` (the live per-frame step,
+`tfpose.inference.streaming`, with --lookahead frames of lookahead), the
+trained Keras model (`model.keras`, for fine-tuning), the run's `flags.cfg`,
+its metrics and a `MODEL_CARD.md`. All or nothing: a failed export leaves no
+directory behind. The run's settings (model, data, --eval_protocol,
+--eval_step, --eval_flip) come from `<run_dir>/flags.cfg`; flags given here
+override them.
 
     python scripts/export.py --run_dir=runs/ugcn_hdm05 --export_dir=exported/ugcn/2 \
         --lookahead=8      # stream.tflite waits 8 frames for each pose
@@ -24,19 +25,19 @@ import sys
 import tempfile
 
 import tfpose.quiet_startup  # noqa: F401  (first: before TensorFlow loads)
+
 # isort: split
 
 import keras
 import numpy as np
 from absl import app, flags
 
-from tfpose.inference import evaluation, lifters, protocols
-from tfpose.training import runner
 from tfpose import flags as tfpose_flags
 from tfpose.data import sources
 from tfpose.export import model_card, saved_model, tflite
-from tfpose.models import MODELS
-from tfpose.models import inference_model
+from tfpose.inference import evaluation, lifters, protocols
+from tfpose.models import MODELS, inference_model
+from tfpose.training import runner
 
 _RUN_DIR = flags.DEFINE_string("run_dir", None, "The training run to export.")
 _EXPORT_DIR = flags.DEFINE_string("export_dir", None, "<base>/<model_name>/<version>.")

@@ -53,14 +53,15 @@ import os
 import sys
 
 import tfpose.quiet_startup  # noqa: F401  (first: before TensorFlow loads)
+
 # isort: split
 
 import numpy as np
 from absl import app, flags
 
 from tfpose import camera, fileio
-from tfpose.data import interpolation, keypoint_files
 from tfpose import skeleton as skeleton_lib
+from tfpose.data import interpolation, keypoint_files
 
 _MODEL = flags.DEFINE_string("model", None, "SavedModel directory, .keras or .tflite file.")
 _INPUT = flags.DEFINE_string("input", None, "Keypoint file: .npz, .json or .csv.")
@@ -267,7 +268,10 @@ def lift():
     keypoints_2d, interpolated = prepare(data, layout, width, height, _NORMALIZED.value,
                                          _MIN_CONFIDENCE.value)
     k, assumed = intrinsics(width, height)
-    from tfpose.inference import camera_space, lifters  # TensorFlow loads here, after the input checks
+    from tfpose.inference import (  # TensorFlow loads here, after the input checks
+        camera_space,
+        lifters,
+    )
 
     lifter = lifters.load_lifter(
         _MODEL.value, protocol=_PROTOCOL.value,

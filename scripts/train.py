@@ -20,6 +20,7 @@ See docs/DISTRIBUTED.md.
 import os
 
 import tfpose.quiet_startup  # noqa: F401  (first: before TensorFlow loads)
+
 # isort: split
 
 import keras
@@ -27,11 +28,10 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from tfpose import fileio
-from tfpose.training import distribute, runner
-from tfpose.inference import evaluation
 from tfpose import flags as tfpose_flags
-from tfpose.training import checkpoints, schedules
 from tfpose.data import sources
+from tfpose.inference import evaluation
+from tfpose.training import checkpoints, distribute, runner, schedules
 
 FLAGS = flags.FLAGS
 

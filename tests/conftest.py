@@ -6,7 +6,8 @@ import pytest
 
 # Tests read real data from ../shared beside the repository (CI has it).
 REPO = pathlib.Path(__file__).resolve().parents[1]
-HDM05_DIR = pathlib.Path(os.environ.get("TFPOSE_HDM05_DIR", REPO.parent / "shared" / "data" / "hdm05"))
+HDM05_DIR = pathlib.Path(os.environ.get("TFPOSE_HDM05_DIR",
+                                        REPO.parent / "shared" / "data" / "hdm05"))
 
 
 @pytest.fixture(autouse=True)

@@ -80,6 +80,7 @@ def test_coco_to_h36m():
     np.testing.assert_allclose(skeleton.coco_to_h36m(flip_coco), flip_h36m, atol=1e-6)
     conf = rng.uniform(size=(5, 17))
     out = skeleton.coco_to_h36m_confidence(conf)
-    np.testing.assert_allclose(out[:, 0], np.minimum(conf[:, c("left_hip")], conf[:, c("right_hip")]), rtol=1e-6)
+    hips = np.minimum(conf[:, c("left_hip")], conf[:, c("right_hip")])
+    np.testing.assert_allclose(out[:, 0], hips, rtol=1e-6)
     with pytest.raises(ValueError, match="17"):
         skeleton.coco_to_h36m(np.zeros((5, 18, 2)))

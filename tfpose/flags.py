@@ -10,10 +10,10 @@ import sys
 from absl import flags
 
 from tfpose import camera, fileio
-from tfpose.training import distribute, runner, schedules
-from tfpose.inference import protocols
 from tfpose.data.sources import DATASETS
+from tfpose.inference import protocols
 from tfpose.models import MODELS, dgnet, ugcn
+from tfpose.training import distribute, runner, schedules
 
 
 def define_data_flags():
@@ -236,7 +236,8 @@ def define_training_flags():
                          lower_bound=1)
     flags.DEFINE_bool("eval_flip", True, "Flip test-time augmentation in evaluation.")
     flags.DEFINE_enum("eval_protocol", "model", ("model",) + protocols.PROTOCOLS,
-                      "How sequences are lifted (tfpose.inference.protocols): model = the model's own "
+                      "How sequences are lifted (tfpose.inference.protocols): "
+                      "model = the model's own "
                       "(UGCN average, DG-Net center, TCN convolutional); tiled = the fast mode, "
                       "windows every --eval_step frames keeping their central --eval_step.")
     flags.DEFINE_integer("lookahead", 0,

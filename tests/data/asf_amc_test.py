@@ -1,7 +1,7 @@
+import mocap_files as mf
 import numpy as np
 import pytest
 
-import mocap_files as mf
 from tfpose.data import asf_amc
 
 

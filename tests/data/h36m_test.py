@@ -1,10 +1,9 @@
-import pickle
 
 import numpy as np
 import pytest
 
 from tfpose.data import h36m
-from tfpose.skeleton import H36M, H36M_32_TO_17
+from tfpose.skeleton import H36M_32_TO_17
 
 
 def _walk_32(rng, frames):
@@ -50,9 +49,12 @@ def test_round_trip_ground_truth_2d(files):
     assert s.fps == 50 and len(s.views) == 4
     for view, camera_id in zip(s.views, h36m.CAMERA_IDS):
         assert view.camera.name == camera_id
-        np.testing.assert_allclose(view.poses_3d, view.camera.world_to_camera(s.poses_3d), atol=1e-6)
-        np.testing.assert_allclose(view.keypoints_2d_pixels, view.camera.project(view.poses_3d), atol=1e-3)
-        np.testing.assert_allclose(view.camera.unnormalize(view.keypoints_2d), view.keypoints_2d_pixels, atol=1e-2)
+        camera = view.camera
+        np.testing.assert_allclose(view.poses_3d, camera.world_to_camera(s.poses_3d), atol=1e-6)
+        np.testing.assert_allclose(view.keypoints_2d_pixels, camera.project(view.poses_3d),
+                                   atol=1e-3)
+        np.testing.assert_allclose(camera.unnormalize(view.keypoints_2d),
+                                   view.keypoints_2d_pixels, atol=1e-2)
         # Subjects stand in the middle of the studio: projections land in the image.
         assert (view.keypoints_2d_pixels > 0).all() and (view.keypoints_2d_pixels < 1002).all()
     assert [s.subject for s in h36m.load(str(path_3d), split="test")] == ["S9", "S11"]

@@ -1,9 +1,9 @@
 import json
 
+import mocap_files as mf
 import numpy as np
 import pytest
 
-import mocap_files as mf
 from tfpose.data import joint_mapping
 from tfpose.skeleton import H36M
 

@@ -1,12 +1,10 @@
 import json
-import shutil
 import sys
-import warnings
 
+import mocap_files as mf
 import numpy as np
 import pytest
 
-import mocap_files as mf
 from tfpose.data import hdm05, mocap, sources
 from tfpose.skeleton import H36M
 

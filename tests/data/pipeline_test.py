@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from tfpose.data import augment, pipeline, synthetic, windows
 from tfpose.data.sequence import View, add_virtual_cameras, check_poses
@@ -112,9 +111,9 @@ def test_training_stream_resumes_and_shards_into_the_same_batches():
 
 
 def test_intrinsics_follow_views_and_flips():
-    from tfpose.layers.balanced_coordinates import balance
-
     import dataclasses
+
+    from tfpose.layers.balanced_coordinates import balance
 
     # Off-centre principal points, so that a mirrored camera differs.
     views = []

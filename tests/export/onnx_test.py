@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from tfpose import testing
 from tfpose.export import saved_model
-from tfpose.models import DGNet, UGCN
+from tfpose.models import UGCN, DGNet
 
 pytest.importorskip("tf2onnx", reason="ONNX export is an optional extra: pip install -e .[onnx]")
 pytest.importorskip("onnxruntime", reason="onnxruntime is part of the [onnx] extra")

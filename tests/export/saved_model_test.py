@@ -11,9 +11,9 @@ import pytest
 import tensorflow as tf
 
 from tfpose import testing
-from tfpose.inference import protocols
 from tfpose.export import saved_model, tflite
-from tfpose.models import TCN, DGNet, UGCN
+from tfpose.inference import protocols
+from tfpose.models import TCN, UGCN, DGNet
 
 SMALL_UGCN = dict(num_frames=16, down_channels=(4, 4, 4, 4, 4, 8, 8, 8, 8), merge_channels=4)
 INTRINSICS = np.array([[2.29, 2.29, 0.025, -0.03]], np.float32)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from tfpose import camera, testing
-from tfpose.inference import streaming
 from tfpose.export import saved_model, tflite
+from tfpose.inference import streaming
 from tfpose.models import UGCN
 
 INTRINSICS = camera.intrinsics_for(640, 480, fov_deg=70.0)

@@ -32,7 +32,8 @@ def _reference(model, x, num_frames, step, flip):
     return out
 
 
-@pytest.mark.parametrize("length, flip, batch_size", [(50, True, 4), (37, False, 256), (7, True, 2), (16, True, 3)])
+@pytest.mark.parametrize("length, flip, batch_size",
+                         [(50, True, 4), (37, False, 256), (7, True, 2), (16, True, 3)])
 def test_sequence_lifter_matches_window_loop(length, flip, batch_size):
     keras.utils.set_random_seed(0)
     model = UGCN(num_frames=16, down_channels=(4, 4, 4, 8, 8, 8, 8, 8, 8), merge_channels=4)
@@ -91,7 +92,6 @@ def test_tiled_fast_mode_lifts_every_frame_once(length, step, batch_size):
 
 def test_tiled_with_step_one_is_the_centre_protocol():
     from tfpose.models import DGNet
-
     from tfpose.testing import randomize_zero_kernels
 
     model = randomize_zero_kernels(DGNet(num_frames=5, channels=8, num_blocks=1)).inference_model()

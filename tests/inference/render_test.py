@@ -4,8 +4,8 @@ a floor), checked on the matplotlib artists, not on pixels."""
 import numpy as np
 import pytest
 
-from tfpose.inference import render
 from tfpose import skeleton as skeleton_lib
+from tfpose.inference import render
 
 
 def _poses(frames=3):

@@ -5,7 +5,7 @@ import pytest
 
 from tfpose import camera, testing
 from tfpose.inference import camera_space, protocols, streaming
-from tfpose.models import TCN, DGNet, UGCN
+from tfpose.models import TCN, UGCN, DGNet
 
 INTRINSICS = camera.intrinsics_for(1000, 800, focal_px=1100.0)
 

@@ -1,12 +1,16 @@
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from tfpose import skeleton, testing
-from tfpose.layers import (DynamicSpatialGraphConv, DynamicTemporalGraphConv,
-                           FixedSpatialGraphConv, FixedTemporalGraphConv, GraphResidualModule,
-                           SpatialNonLocal)
+from tfpose.layers import (
+    DynamicSpatialGraphConv,
+    DynamicTemporalGraphConv,
+    FixedSpatialGraphConv,
+    FixedTemporalGraphConv,
+    GraphResidualModule,
+    SpatialNonLocal,
+)
 
 
 def sigmoid(z):
@@ -197,7 +201,8 @@ def test_layer_contract(make_layer, channels, guide, output_channels, frames, tm
 
 def test_single_frame_temporal_layers_keep_only_the_current_term():
     x = np.random.default_rng(5).normal(size=(1, 1, 17, 4)).astype(np.float32)
-    for layer in (DynamicTemporalGraphConv(3, use_bias=False), FixedTemporalGraphConv(3, use_bias=False)):
+    for layer in (DynamicTemporalGraphConv(3, use_bias=False),
+                  FixedTemporalGraphConv(3, use_bias=False)):
         y = layer(x).numpy()
         np.testing.assert_allclose(y, x @ layer.kernel_current.numpy(), rtol=1e-5, atol=1e-6)
 

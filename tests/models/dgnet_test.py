@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 
 from tfpose import losses, skeleton
-from tfpose.inference import protocols
-from tfpose.training import runner
 from tfpose.export import tflite
+from tfpose.inference import protocols
 from tfpose.layers.balanced_coordinates import balance
 from tfpose.models import DGNet, dgnet
+from tfpose.training import runner
 
 SMALL = dict(channels=16, num_blocks=2)
 
@@ -71,7 +71,7 @@ def test_graph_and_weighting_ablations(graph, weighting):
                   multi_level=False, seed=1, channels=8, num_blocks=1)
     x = np.random.default_rng(0).normal(size=(1, 4, 17, 2)).astype(np.float32)
     assert model(x).shape == (1, 4, 17, 3)
-    convs = [l.conv_1 for l in model.layers if getattr(l, "kind", "") in ("dsg", "dtg")]
+    convs = [layer.conv_1 for layer in model.layers if getattr(layer, "kind", "") in ("dsg", "dtg")]
     assert len(convs) == 2 and {c.weighting for c in convs} == {weighting}
     expected = {"dynamic": "knn", "precomputed": "knn", "fixed": "static",
                 "symmetry": "static", "full": "full", "random": "random"}[graph]
@@ -91,7 +91,7 @@ def test_static_graphs():
 def test_precomputed_graph_comes_from_the_2d_input():
     model = DGNet(num_frames=4, graph="precomputed", non_local=False, multi_level=False,
                   channels=8, num_blocks=1)
-    dsg = next(l for l in model.layers if getattr(l, "kind", "") == "dsg")
+    dsg = next(layer for layer in model.layers if getattr(layer, "kind", "") == "dsg")
     # The layer is called with the model input as its guide.
     node = dsg._inbound_nodes[0]
     assert node.arguments.kwargs["guide"] is model.inputs[0]
@@ -103,9 +103,9 @@ def test_precomputed_graph_comes_from_the_2d_input():
 def test_unit_composition(spatial, temporal):
     model = DGNet(num_frames=4, spatial_unit=spatial, temporal_unit=temporal, multi_level=False,
                   channels=8, num_blocks=2)
-    kinds = [l.kind for l in model.layers if hasattr(l, "kind")]
+    kinds = [layer.kind for layer in model.layers if hasattr(layer, "kind")]
     assert kinds == 2 * (spatial + temporal)
-    non_local = [l.name for l in model.layers if "non_local" in l.name]
+    non_local = [layer.name for layer in model.layers if "non_local" in layer.name]
     assert len(non_local) == 2 * (1 + bool(temporal))
     assert model(np.zeros((1, 4, 17, 2), np.float32)).shape == (1, 4, 17, 3)
     with pytest.raises(ValueError, match="spatial_unit"):

@@ -4,8 +4,8 @@ import pytest
 import tensorflow as tf
 
 from tfpose.inference import protocols
-from tfpose.training import runner
 from tfpose.models import TCN
+from tfpose.training import runner
 
 
 def _randomize(model, seed=0):

@@ -13,11 +13,10 @@ import sys
 
 import keras
 import numpy as np
+from script_runs import KILLED_TRAIN, LIMIT, REPO, TINY_RUN, train
 
 import tfpose.models  # noqa: F401  (registers the layers for loading)
 from tfpose.training import cluster
-
-from script_runs import KILLED_TRAIN, LIMIT, REPO, TINY_RUN, train
 
 
 def _weights(model_dir):

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfpose.training import cluster, distribute, runner
 from tfpose.data import sources
+from tfpose.training import cluster, distribute, runner
 
 
 def test_tf_config_is_checked(monkeypatch):

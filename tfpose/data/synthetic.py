@@ -6,9 +6,9 @@ with random proportions. It is not a substitute for motion capture; it lets
 the demo, the tests and a fresh checkout train and evaluate end to end.
 
 Actions: `walking`, `running` (both round circles of 1.5-2 m radius),
-`squatting`, `arm_swings`, `turning` (walking round a tight circle). Each sequence draws its body size and bone
-proportions, cadence, stride, phase, heading, turning rate and a slow
-random sway of the torso and head.
+`squatting`, `arm_swings`, `turning` (walking round a tight circle). Each
+sequence draws its body size and bone proportions, cadence, stride, phase,
+heading, turning rate and a slow random sway of the torso and head.
 
 Body frame at rest: the subject faces +Y, its right is +X, +Z is up.
 """

@@ -95,7 +95,7 @@ def render(*, name, version, model, parameters, flag_values, protocol, step, fli
     of the `stream` signature, or `None` without one."""
     dataset = flag_values.get("dataset", "?")
     fresh = flag_values.get("training_cameras") in ("fresh", "auto")
-    seen = (f", training actors only, each training window through its own virtual camera"
+    seen = (", training actors only, each training window through its own virtual camera"
             if fresh else
             f", training actors only, seen through {flag_values.get('num_cameras')} random "
             f"virtual cameras per take (seed {flag_values.get('camera_seed')})")

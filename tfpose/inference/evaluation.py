@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from tfpose.inference import camera_space as camera_space_lib
 from tfpose import metrics
+from tfpose.inference import camera_space as camera_space_lib
 
 CAMERA_SPACE_KEYS = ("root_error", "root_depth_error", "mpjpe_camera", "root_error_smoothed")
 # Frames of the centred moving average behind `root_error_smoothed`, the

@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+
 class Lifter:
     """`lifter(keypoints_2d [T, 17, 2], intrinsics=None) -> [T, 17, 3]`."""
 

@@ -37,9 +37,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfpose import camera
-from tfpose.inference import protocols
 from tfpose import skeleton as skeleton_lib
 from tfpose.data import augment
+from tfpose.inference import protocols
 from tfpose.layers.balanced_coordinates import root_translation
 
 SIGNATURE = "stream"

@@ -14,7 +14,8 @@ from tfpose.layers.temporal_conv import TemporalConv
 from tfpose.layers.temporal_upsample import TemporalUpsample
 
 __all__ = [
-    "BalancedCoordinates", "EdgeWeights", "DynamicSpatialGraphConv", "DynamicTemporalGraphConv", "FixedSpatialGraphConv",
+    "BalancedCoordinates", "EdgeWeights", "DynamicSpatialGraphConv", "DynamicTemporalGraphConv",
+    "FixedSpatialGraphConv",
     "FixedTemporalGraphConv", "GraphResidualModule", "SpatialGraphConv", "SpatialNonLocal",
     "STGCNBlock", "TemporalConv", "TemporalUpsample",
 ]

@@ -104,7 +104,8 @@ class GraphResidualModule(keras.layers.Layer):
         config = super().get_config()
         config.update({
             "kind": self.kind, "filters": self.filters, "k": self.k, "graph": self.graph,
-            "weighting": self.weighting, "adjacency": self.adjacency, "dropout": self.dropout, "parents": list(self.parents),
+            "weighting": self.weighting, "adjacency": self.adjacency, "dropout": self.dropout,
+            "parents": list(self.parents),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
             "seed": self.seed,
         })

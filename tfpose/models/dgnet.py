@@ -4,8 +4,12 @@ import keras
 import numpy as np
 
 from tfpose import skeleton as skeleton_lib
-from tfpose.layers import (BalancedCoordinates, FixedSpatialGraphConv, GraphResidualModule,
-                           SpatialNonLocal)
+from tfpose.layers import (
+    BalancedCoordinates,
+    FixedSpatialGraphConv,
+    GraphResidualModule,
+    SpatialNonLocal,
+)
 
 GRAPHS = ("dynamic", "precomputed", "fixed", "symmetry", "full", "random")
 WEIGHTINGS = ("fc", "eg", "none")

@@ -9,6 +9,7 @@ import numpy as np
 from tfpose import fileio
 from tfpose.training import backup as backup_lib
 
+
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     """`ModelCheckpoint` that writes through a temporary file, so a kill
     while saving never leaves a truncated `.keras` file."""

@@ -6,11 +6,12 @@ import keras
 import tensorflow as tf
 
 from tfpose import fileio, losses, metrics
+from tfpose.data import pipeline
 from tfpose.inference import evaluation, protocols
+from tfpose.models import MODELS, inference_model
 from tfpose.training import backup, checkpoints
 from tfpose.training import loop as tfpose_loop
-from tfpose.data import pipeline
-from tfpose.models import MODELS, inference_model
+
 
 def views_of(sequences):
     return [v for s in sequences for v in s.views]
