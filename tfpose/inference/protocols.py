@@ -216,8 +216,9 @@ def window_plan(length, num_frames, protocol, step=5, lookahead=0, convolutional
     Returns `(index, target)` int32 tensors: window `w` is the frames
     `index[w]` of the sequence (`[W, T]`; edge padding is clipping of the
     index), and its output position `p` is read into frame `target[w, p]`
-    (`[W, T_out]`), or nowhere where that is `< 0` or `>= length`. Every
-    frame is the mean of what it receives.
+    (`[W, T_out]`), or nowhere where that is `-1` or `>= length` (it is
+    always below `length + T_out`). Every frame is the mean of what it
+    receives.
 
     - `"average"`: windows start every `step` frames, the last one ends at
       the last frame (`min(w * step, L - T)`, as
@@ -309,14 +310,16 @@ def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol
     not_root = np.ones((num_joints, 1), np.float32)
     not_root[skeleton.root] = 0.0
     y = y * not_root
-    # Every output position to its frame, or to a last segment that is
-    # dropped (TFLite's UNSORTED_SEGMENT_SUM takes no negative ids);
-    # sequences stacked along the feature axis.
+    # Every output position to its frame's segment (frame + 1), positions
+    # read nowhere to segments that are dropped: -1 to 0, past the end to
+    # beyond `length`. Plain arithmetic: TFLite's UNSORTED_SEGMENT_SUM takes
+    # no negative ids, and int16x8 calibration fails on comparisons or a
+    # SELECT over the integer ids. Sequences stacked along the feature axis.
     y = tf.reshape(y, [batch, -1, num_joints * 3])
     y = tf.reshape(tf.transpose(y, [1, 0, 2]), [tf.shape(y)[1], batch * num_joints * 3])
-    ids = tf.reshape(target, [-1])
-    ids = tf.where((ids >= 0) & (ids < length), ids, length)
-    total = tf.math.unsorted_segment_sum(y, ids, length + 1)[:length]
-    count = tf.math.unsorted_segment_sum(tf.ones_like(ids, tf.float32), ids, length + 1)[:length]
-    mean = total / count[:, None]
+    ids = tf.reshape(target, [-1]) + 1
+    segments = length + tf.shape(target)[1] + 1
+    total = tf.math.unsorted_segment_sum(y, ids, segments)[1 : length + 1]
+    count = tf.math.unsorted_segment_sum(tf.ones_like(ids, tf.float32), ids, segments)
+    mean = total / count[1 : length + 1, None]
     return tf.transpose(tf.reshape(mean, [length, batch, num_joints, 3]), [1, 0, 2, 3])
