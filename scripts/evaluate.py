@@ -5,11 +5,15 @@
         --checkpoint=runs/ugcn_hdm05/checkpoints/best.keras --output_json=best.json
 
 Reads the run's flags.cfg for the data settings, lifts every test camera view
-with the model's protocol (UGCN: sliding windows of --num_frames frames and
-step --eval_step, averaging the overlapping predictions; DG-Net: a window
-around every frame), with flip test-time augmentation (--eval_flip), and
-reports MPJPE, P-MPJPE, N-MPJPE and MPJVE (mm), PCK@150mm and AUC (%), per
-action and overall, on stdout and as JSON.
+with the model's own protocol (--eval_protocol=model; UGCN "average": sliding
+windows of --num_frames frames and step --eval_step, averaging the
+overlapping predictions; DG-Net "center": a window around every frame; TCN
+"convolutional": one pass over the edge-padded sequence), with flip
+test-time augmentation (--eval_flip), and reports MPJPE, P-MPJPE, N-MPJPE and
+MPJVE (mm), PCK@150mm and AUC (%), per action and overall, on stdout and as
+JSON. A released export is evaluated with its own flags.cfg:
+
+    python scripts/evaluate.py --flagfile=exported/ugcn/1/flags.cfg --lifter=exported/ugcn/1
 
 Live lifting's accuracy: --eval_protocol=causal --lookahead=L (each frame from
 the window ending L frames after it). Absolute 3D: --camera_space adds the

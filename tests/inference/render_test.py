@@ -1,4 +1,4 @@
-"""tfpose.render: the 3D panels read without the code (labelled metre axes,
+"""tfpose.inference.render: the 3D panels read without the code (labelled metre axes,
 a floor), checked on the matplotlib artists, not on pixels."""
 
 import numpy as np

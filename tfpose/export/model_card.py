@@ -10,6 +10,24 @@ STREAM_TFLITE = "stream.tflite"
 
 MODEL_NAMES = {"ugcn": "UGCN", "dgnet": "DG-Net", "tcn": "TCN (VideoPose3D)"}
 
+# One frame of a walking body from the synthetic data (H36M order, normalised
+# screen coordinates): the serving example's input.
+EXAMPLE_FRAME = ((0.018, -0.011), (-0.036, -0.011), (-0.047, 0.217), (0.018, 0.339),
+                 (0.072, -0.011), (0.088, 0.216), (0.11, 0.401), (0.016, -0.118),
+                 (0.013, -0.234), (0.008, -0.29), (0.011, -0.347), (0.077, -0.239),
+                 (0.072, -0.105), (0.051, 0.016), (-0.048, -0.229), (-0.037, -0.098),
+                 (-0.042, 0.028))
+
+
+def serving_request(with_intrinsics):
+    """A TF Serving predict body (valid JSON, TF Serving's row format): one
+    sequence of one frame, its inputs named as in `serving_default`."""
+    frame = ", ".join(f"[{x:g}, {y:g}]" for x, y in EXAMPLE_FRAME)
+    instance = f'"keypoints_2d": [[{frame}]]'
+    if with_intrinsics:  # 1100 px focal length, centred, on a 1000 px wide image
+        instance += ', "intrinsics": [2.2, 2.2, 0, 0]'
+    return '{"instances": [{' + instance + '}]}'
+
 
 def _fixed_camera_text():
     from tfpose import camera
@@ -100,7 +118,7 @@ def render(*, name, version, model, parameters, flag_values, protocol, step, fli
             f", training actors only, seen through {flag_values.get('num_cameras')} random "
             f"virtual cameras per take (seed {flag_values.get('camera_seed')})")
     lines = [
-        f"# tfpose {model} `{name}`, version {version}",
+        f"# tfpose {MODEL_NAMES.get(model, model)} `{name}`, version {version}",
         "",
         f"A {MODEL_NAMES.get(model, model)} 2D-to-3D human pose lifter "
         f"({parameters:,} parameters), trained with tfpose (`python scripts/train.py "
@@ -164,9 +182,16 @@ def render(*, name, version, model, parameters, flag_values, protocol, step, fli
     lines += [
         "",
         "TF Serving: `docker run -p 8501:8501 -v \"$PWD/<models>/" + name + ":/models/"
-        + name + "\" -e MODEL_NAME=" + name + " tensorflow/serving`, then POST "
-        "`{\"instances\": [{\"keypoints_2d\": [[[u, v], ...17 joints], ...frames]}]}` to "
-        f"`http://localhost:8501/v1/models/{name}:predict`.",
+        + name + "\" -e MODEL_NAME=" + name + " tensorflow/serving`, then POST a JSON "
+        "body with one object per sequence, each `keypoints_2d` a list of frames of 17 "
+        "`[x, y]` pairs" + (" and `intrinsics` its camera's 4 numbers" if with_intrinsics
+                            else "") + " (the reply: `{\"predictions\": ...}`, "
+        "`poses_3d` per sequence). One frame of a walking body:",
+        "",
+        "```bash",
+        f"curl -d '{serving_request(with_intrinsics)}' \\",
+        f"    http://localhost:8501/v1/models/{name}:predict",
+        "```",
         "",
     ]
     if keras_file:
