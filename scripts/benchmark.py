@@ -32,6 +32,10 @@ import platform
 import subprocess
 import sys
 
+import tfpose.quiet_startup  # noqa: F401  (first: before TensorFlow loads)
+
+# isort: split
+
 import keras
 import tensorflow as tf
 from absl import app, flags

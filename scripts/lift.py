@@ -48,7 +48,6 @@ with status 1. Behind a 2D detector:
         --model=exported/ugcn/1/stream.tflite --layout=coco --width=1280 --height=720
 """
 
-import json
 import os
 import sys
 
@@ -56,12 +55,11 @@ import tfpose.quiet_startup  # noqa: F401  (first: before TensorFlow loads)
 
 # isort: split
 
-import numpy as np
 from absl import app, flags
 
-from tfpose import camera, fileio
-from tfpose import skeleton as skeleton_lib
-from tfpose.data import interpolation, keypoint_files
+from tfpose import camera
+from tfpose.data import keypoint_files
+from tfpose.inference import json_lines, lift_files, lifters, streaming
 
 _MODEL = flags.DEFINE_string("model", None, "SavedModel directory, .keras or .tflite file.")
 _INPUT = flags.DEFINE_string("input", None, "Keypoint file: .npz, .json or .csv.")
@@ -97,23 +95,6 @@ _STRIP_FRAMES = flags.DEFINE_list("strip_frames", None,
 _FPS = flags.DEFINE_float("fps", 25.0, "Frame rate of the animation.")
 
 
-def prepare(data, layout, width, height, normalized, min_confidence):
-    """`(keypoints_2d [T, 17, 2] normalised H36M order, interpolated [T, 17])`."""
-    keypoints = data.keypoints
-    missing = ~np.isfinite(keypoints).all(-1)
-    if data.scores is not None:
-        missing |= ~(np.nan_to_num(data.scores, nan=-1.0) >= min_confidence)
-    source = skeleton_lib.COCO17 if layout == "coco" else skeleton_lib.H36M
-    filled, missing = interpolation.fill_missing(keypoints, missing, source.names)
-    if layout == "coco":
-        filled = skeleton_lib.coco_to_h36m(filled)
-        # An H36M joint is interpolated if any of its COCO sources was.
-        missing = skeleton_lib.coco_to_h36m_confidence((~missing).astype(np.float32)) < 0.5
-    if not normalized:
-        filled = camera.normalize_screen_coordinates(filled, width, height)
-    return filled.astype(np.float32), missing
-
-
 def intrinsics(width, height):
     """`(normalised intrinsics [4], assumed)` from --focal_px / --fov_deg /
     --center; with neither focal length nor field of view, the stated
@@ -130,30 +111,9 @@ def intrinsics(width, height):
                                  center=center), assumed
 
 
-def _rounded(array):
-    return np.round(np.asarray(array, np.float64), 5).tolist()
-
-
-def write_output(path, poses_3d, keypoints_2d, interpolated, meta, camera_outputs=None):
-    extension = os.path.splitext(path)[1].lower()
-    joints = list(skeleton_lib.H36M.names)
-    camera_outputs = camera_outputs or {}
-    if extension == ".npz":
-        with fileio.atomic_path(path) as temporary:
-            np.savez(temporary, poses_3d=poses_3d, keypoints_2d=keypoints_2d,
-                     interpolated=interpolated, joints=np.array(joints), **camera_outputs,
-                     **{k: np.array(v) for k, v in meta.items()})
-    elif extension == ".json":
-        fileio.write_text(path, json.dumps({
-            "joints": joints, "units": "metres, root-relative, camera frame (x right, y down, "
-                                        "z forward); poses_3d_camera and root_trajectory "
-                                        "absolute in the camera frame",
-            "poses_3d": _rounded(poses_3d),
-            **{k: _rounded(v) for k, v in camera_outputs.items()},
-            "keypoints_2d": _rounded(keypoints_2d),
-            "interpolated": interpolated.tolist(), **meta}) + "\n")
-    else:
-        raise app.UsageError(f"--output must end in .npz or .json, got {path}.")
+def _lookahead():
+    """--lookahead where given; else `None`, an export's own."""
+    return _LOOKAHEAD.value if flags.FLAGS["lookahead"].present else None
 
 
 def main(argv):
@@ -166,26 +126,6 @@ def main(argv):
     except BrokenPipeError:  # the reader at the end of the pipe went away
         sys.stderr.close()
         sys.exit(1)
-
-
-def parse_line(line, layout):
-    """One `--stream` input line -> `(keypoints [17, 2], confidence [17] or
-    None)` in H36M order, NaN where missing; ValueError if it is bad."""
-    try:
-        entry = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"not valid JSON ({error})") from None
-    values = keypoint_files.parse_frame(entry)
-    if values is None:  # no detection in this frame
-        return np.full((17, 2), np.nan, np.float32), None
-    keypoints = values[:, :2]
-    confidence = values[:, 2] if values.shape[1] == 3 else None
-    if layout == "coco":
-        keypoints = skeleton_lib.coco_to_h36m(keypoints)
-        if confidence is not None:
-            confidence = skeleton_lib.coco_to_h36m_confidence(
-                np.nan_to_num(confidence, nan=-1.0))
-    return np.asarray(keypoints, np.float32), confidence
 
 
 def stream():
@@ -203,53 +143,27 @@ def stream():
                              "--height (or --normalized for normalised input).")
     source = sys.stdin if _INPUT.value == "-" else open(_INPUT.value, encoding="utf-8")
     k, _ = intrinsics(width, height)
-    from tfpose.inference import streaming  # TensorFlow loads here, after the argument checks
-
     lifter = streaming.StreamingLifter(
-        _MODEL.value, lookahead=_LOOKAHEAD.value if flags.FLAGS["lookahead"].present else None,
-        intrinsics=k, image_size=None if _NORMALIZED.value else (width, height),
+        _MODEL.value, lookahead=_lookahead(), intrinsics=k,
+        image_size=None if _NORMALIZED.value else (width, height),
         min_confidence=_MIN_CONFIDENCE.value)
     out = sys.stdout if _OUTPUT.value in (None, "-") else open(_OUTPUT.value, "w")
-    lines = {}  # input line of each frame not yet written: at most L + 1
 
-    def emit(result):
-        out.write(json.dumps({
-            "frame": result.frame, "line": lines.pop(result.frame),
-            "poses_3d": _rounded(result.poses_3d),
-            "poses_3d_camera": _rounded(result.poses_3d_camera),
-            "root_position": _rounded(result.root_position),
-            "filled": result.filled.tolist()}) + "\n")
-        out.flush()
+    def report(number, error):
+        print(f"lift.py: line {number}: {error}", file=sys.stderr, flush=True)
 
-    frames, failed = 0, False
-    for number, line in enumerate(iter(source.readline, ""), start=1):
-        if not line.strip():
-            continue
-        try:
-            keypoints, confidence = parse_line(line, _LAYOUT.value)
-        except ValueError as error:
-            print(f"lift.py: line {number}: {error}", file=sys.stderr, flush=True)
-            if _ON_ERROR.value == "stop":
-                failed = True
-                break
-            continue
-        lines[frames] = number
-        frames += 1
-        result = lifter.push(keypoints, confidence)
-        if result is not None:
-            emit(result)
-    for result in lifter.flush():
-        emit(result)
+    stopped = json_lines.lift_lines(source, lifter, _LAYOUT.value, out,
+                                    on_error=_ON_ERROR.value, report=report)
     if out is not sys.stdout:
         out.close()
-    if failed:
+    if stopped:
         sys.exit(1)
 
 
 def lift():
     if not _MODEL.value or not _INPUT.value:
         raise app.UsageError("Give --model and --input.")
-    for name, path, allowed in ((_OUTPUT.name, _OUTPUT.value, (".npz", ".json")),
+    for name, path, allowed in ((_OUTPUT.name, _OUTPUT.value, lift_files.POSE_FORMATS),
                                 (_RENDER.name, _RENDER.value, (".gif", ".mp4")),
                                 (_STRIP.name, _STRIP.value, (".png",))):
         if path and os.path.splitext(path)[1].lower() not in allowed:
@@ -265,46 +179,30 @@ def lift():
     if not _NORMALIZED.value and not (width and height):
         raise app.UsageError("Pixel coordinates need the image size: give --width and "
                              "--height (or --normalized for normalised input).")
-    keypoints_2d, interpolated = prepare(data, layout, width, height, _NORMALIZED.value,
-                                         _MIN_CONFIDENCE.value)
+    keypoints_2d, interpolated = lift_files.prepare(data, layout, width, height,
+                                                    _NORMALIZED.value, _MIN_CONFIDENCE.value)
     k, assumed = intrinsics(width, height)
-    from tfpose.inference import (  # TensorFlow loads here, after the input checks
-        camera_space,
-        lifters,
-    )
-
-    lifter = lifters.load_lifter(
-        _MODEL.value, protocol=_PROTOCOL.value,
-        lookahead=_LOOKAHEAD.value if flags.FLAGS["lookahead"].present else None)
-    poses_3d = np.asarray(lifter(keypoints_2d, k if lifter.needs_intrinsics else None),
-                          np.float32)
-    poses_3d_camera, root = camera_space.to_camera_space(poses_3d, keypoints_2d, k)
-    meta = {"layout": layout, "model": os.path.abspath(_MODEL.value), "source": _INPUT.value,
-            "camera_assumed": assumed}
-    if _PROTOCOL.value == "causal":
-        meta.update(protocol="causal", lookahead=lifter.lifter.lookahead)
+    lifter = lifters.load_lifter(_MODEL.value, protocol=_PROTOCOL.value, lookahead=_lookahead())
+    poses_3d, camera_outputs = lift_files.lift(lifter, keypoints_2d, k)
     if _OUTPUT.value:
-        write_output(_OUTPUT.value, poses_3d, keypoints_2d, interpolated, meta,
-                     {"poses_3d_camera": poses_3d_camera, "root_trajectory": root,
-                      "intrinsics": k})
+        meta = {"layout": layout, "model": os.path.abspath(_MODEL.value),
+                "source": _INPUT.value, "camera_assumed": assumed}
+        if _PROTOCOL.value == "causal":
+            meta.update(protocol="causal", lookahead=lifter.lifter.lookahead)
+        lift_files.write_poses(_OUTPUT.value, poses_3d, keypoints_2d, interpolated, meta,
+                               camera_outputs)
         print(f"wrote {_OUTPUT.value}: {len(poses_3d)} frames, "
               f"{int(interpolated.any(1).sum())} with interpolated joints")
-    if _RENDER.value or _STRIP.value:
-        from tfpose.inference import render
-
-        shown = camera.image_coordinates(keypoints_2d, width, height) if (
-            width and height) else keypoints_2d
-        size = (width, height) if (width and height) else None
-        if _RENDER.value:
-            render.animation(_RENDER.value, shown, poses_3d, interpolated=interpolated,
-                             image_size=size, fps=_FPS.value)
-            print(f"wrote {_RENDER.value}")
-        if _STRIP.value:
-            frames = ([int(f) for f in _STRIP_FRAMES.value] if _STRIP_FRAMES.value else
-                      np.linspace(0, len(poses_3d) - 1, min(6, len(poses_3d))).round().astype(int))
-            render.strip(_STRIP.value, shown, poses_3d, frames, interpolated=interpolated,
-                         image_size=size)
-            print(f"wrote {_STRIP.value}")
+    size = (width, height) if (width and height) else None
+    if _RENDER.value:
+        lift_files.write_animation(_RENDER.value, keypoints_2d, poses_3d,
+                                   interpolated=interpolated, image_size=size, fps=_FPS.value)
+        print(f"wrote {_RENDER.value}")
+    if _STRIP.value:
+        frames = [int(f) for f in _STRIP_FRAMES.value] if _STRIP_FRAMES.value else None
+        lift_files.write_strip(_STRIP.value, keypoints_2d, poses_3d, frames,
+                               interpolated=interpolated, image_size=size)
+        print(f"wrote {_STRIP.value}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Reading 2D keypoint files from detectors and writing lifted 3D poses.
+"""Reading 2D keypoint files from detectors.
 
 Accepted inputs (`read_keypoints`), by extension:
 
@@ -12,7 +12,8 @@ Accepted inputs (`read_keypoints`), by extension:
   numbers; an optional header row; empty cells are missing values.
 
 Missing values are NaN in the returned keypoints; the caller decides how
-to fill them (`tfpose.data.interpolation`).
+to fill them (`tfpose.data.interpolation`; `tfpose.inference.lift_files`
+prepares a file for lifting and writes the lifted poses).
 """
 
 import csv

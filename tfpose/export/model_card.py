@@ -1,7 +1,6 @@
 """The model card written beside an exported model."""
 
 import inspect
-import json
 
 from tfpose.export import saved_model
 
@@ -251,8 +250,3 @@ def protocol_text(protocol, step, flip, lookahead=0):
         "convolutional": "one fully convolutional pass over the edge-padded sequence",
     }[protocol]
     return base + (", with horizontal-flip test-time augmentation" if flip else "")
-
-
-def metrics_json(path):
-    with open(path) as f:
-        return json.load(f)

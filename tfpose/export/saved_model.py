@@ -101,7 +101,8 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
             conversion (e.g. `"stream.tflite"`).
         tflite_files: `{file name: quantisation}` converted from the
             `serve_tflite` signature (see `tfpose.export.tflite`).
-        representative_data: calibration inputs for `"int8"`.
+        representative_data: calibration inputs for `"int8"` and
+            `"int16x8"` (`tfpose.export.calibration`).
         extra_files: `{name: bytes or str}`, or a callable taking
             `{file name: (quantisation, size in bytes)}` of the TFLite
             files (and, with `check_tflite`, `{file name: its result}`)

@@ -38,9 +38,9 @@ def convert_saved_model(directory, signature_key=SIGNATURE, quantization="fp32",
         directory: the SavedModel.
         signature_key: which signature.
         quantization: one of `QUANTIZATIONS`.
-        representative_data: for `"int8"`: an iterable of input lists (one
-            array per signature input, in order), e.g. 100 windows of the
-            training data.
+        representative_data: for `"int8"` and `"int16x8"`: an iterable of
+            input lists (one array per signature input, in order), e.g.
+            `tfpose.export.calibration.representative_data`.
 
     Returns:
         the `.tflite` file contents, bytes.

@@ -7,5 +7,8 @@
 - `lifters`: one interface over a SavedModel, a `.keras` file, a `.tflite`;
 - `camera_space`: absolute 3D from root-relative poses and intrinsics;
 - `evaluation`: the field's metrics over whole test sequences;
-- `render`: pictures of lifted poses.
+- `render`: pictures of lifted poses;
+- `lift_files`: a keypoint file lifted: its 2D prepared, its 3D written
+  (`.npz`, `.json`) and drawn;
+- `json_lines`: live lifting over JSON lines, a pose line per frame.
 """

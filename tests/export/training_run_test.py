@@ -1,0 +1,111 @@
+"""Exporting a training run: its metrics found, bad requests refused up
+front, and one small export with its card (the full command line, int8
+calibration included, runs in tests/scripts/train_evaluate_test.py)."""
+
+import json
+import pathlib
+
+import pytest
+from absl import flags
+
+from tfpose import flags as tfpose_flags
+from tfpose import testing
+from tfpose.export import training_run
+from tfpose.models import UGCN
+
+TINY = pathlib.Path(__file__).resolve().parents[1] / "configs" / "ugcn_tiny.cfg"
+METRICS = {"average": {"mpjpe": 123.45, "p_mpjpe": 99.0}, "num_views": 1, "num_frames": 64}
+
+
+@pytest.fixture(scope="module")
+def run_flags():
+    """The tiny config's resolved flags, as scripts/export.py passes them."""
+    try:
+        tfpose_flags.define_data_flags()
+        tfpose_flags.define_model_flags()
+        tfpose_flags.define_training_flags()
+    except flags.DuplicateFlagError:
+        pass  # defined by an earlier test module
+    flag_values = flags.FLAGS
+    flag_values.unparse_flags()
+    flag_values(["export.py", f"--flagfile={TINY}"])
+    kwargs = dict(
+        flag_values={f.name: f.value for f in flag_values.get_flags_for_module("tfpose.flags")},
+        data_kwargs=tfpose_flags.data_kwargs(flag_values),
+        loss_kwargs=tfpose_flags.loss_kwargs(flag_values))
+    flag_values.unparse_flags()
+    return kwargs
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A run directory as scripts/train.py leaves it, with a tiny UGCN."""
+    run = tmp_path_factory.mktemp("run")
+    model = UGCN(num_frames=16, down_channels=(4, 4, 4, 8, 8, 8, 8, 8, 8), merge_channels=4)
+    testing.randomize_zero_kernels(model, scale=0.05)
+    model.save(run / "model.keras")
+    (run / "flags.cfg").write_text(TINY.read_text())
+    (run / "metrics.json").write_text(json.dumps(METRICS))
+    return run
+
+
+def test_find_metrics_prefers_an_evaluation_and_says_how_to_measure_again(tmp_path):
+    assert training_run.find_metrics(tmp_path) is None  # the card: "not measured"
+    (tmp_path / "metrics.json").write_text(json.dumps(METRICS))
+    found = training_run.find_metrics(tmp_path)
+    assert found.metrics == METRICS and found.text == json.dumps(METRICS)
+    assert found.command == f"python scripts/train.py --flagfile={tmp_path / 'flags.cfg'}"
+    (tmp_path / "evaluation.json").write_text(json.dumps({"average": {"mpjpe": 1.0}}))
+    found = training_run.find_metrics(tmp_path)
+    assert found.metrics == {"average": {"mpjpe": 1.0}}
+    assert found.command.startswith("python scripts/evaluate.py --flagfile=")
+    (tmp_path / "evaluation.json").write_text("{half a file")
+    with pytest.raises(ValueError, match="evaluation.json is not a metrics file: not JSON"):
+        training_run.find_metrics(tmp_path)
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(tflite=("fp32", "int4")), r"Unknown TFLite quantisations \['int4'\]"),
+    (dict(checkpoint="missing.keras"), "Checkpoint not found: missing.keras"),
+    (dict(lookahead=16), "lookahead"),
+])
+def test_bad_requests_fail_before_any_work(run_dir, run_flags, tmp_path, change, match):
+    kwargs = dict(run_flags)
+    if "lookahead" in change:
+        kwargs["flag_values"] = {**kwargs["flag_values"], "lookahead": change.pop("lookahead")}
+    export_dir = tmp_path / "tiny" / "1"
+    with pytest.raises(training_run.ExportError, match=match):
+        training_run.export(run_dir, export_dir, **kwargs, **change)
+    assert not export_dir.parent.exists()
+
+
+def test_an_existing_version_is_kept(run_dir, run_flags, tmp_path):
+    export_dir = tmp_path / "tiny" / "1"
+    export_dir.mkdir(parents=True)
+    with pytest.raises(training_run.ExportError, match="exists: export a new version"):
+        training_run.export(run_dir, export_dir, **run_flags)
+    assert list(export_dir.iterdir()) == []
+
+
+def test_export_writes_the_files_and_a_scored_card(run_dir, run_flags, tmp_path):
+    export_dir = tmp_path / "tiny" / "1"
+    lines = []
+    converted = training_run.export(run_dir, export_dir, **run_flags, tflite=("fp32",),
+                                    stream=False, log=lines.append)
+    assert list(converted) == ["model.tflite"] and converted["model.tflite"][0] == "fp32"
+    assert lines == ["scoring model.tflite on the first 1 camera view(s) of each of the 1 test "
+                     "sequences"]
+    written = {p.name for p in export_dir.iterdir()}
+    assert {"saved_model.pb", "model.tflite", "flags.cfg", "metrics.json", "model.keras",
+            "MODEL_CARD.md"} <= written and "stream.tflite" not in written
+    assert (export_dir / "flags.cfg").read_text() == TINY.read_text()
+    assert json.loads((export_dir / "metrics.json").read_text()) == METRICS
+    card = (export_dir / "MODEL_CARD.md").read_text()
+    assert card.startswith("# tfpose ugcn `tiny`, version 1")
+    assert "| average over actions | 123.5 | 99.0 |" in card
+    assert f"python scripts/train.py --flagfile={run_dir / 'flags.cfg'}" in card
+    assert "- `stream`: live lifting" not in card  # stream=False
+    # fp32 scores as the Keras model on the same views.
+    row = next(line for line in card.splitlines() if line.startswith("| `model.tflite`"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "fp32" and abs(float(cells[4])) < 0.05, row

@@ -1,0 +1,205 @@
+"""Exporting a training run: its model for serving, with what a user needs beside it.
+
+`export(run_dir, export_dir, ...)` writes the TF Serving layout
+`<base>/<model_name>/<version>/` (`tfpose.export.saved_model.export`, all
+or nothing): the SavedModel, the TFLite files (integer ones calibrated on
+the run's training views, `tfpose.export.calibration`), each scored on
+test views for the model card, the trained Keras model, the run's
+`flags.cfg`, its metrics (`find_metrics`) and `MODEL_CARD.md`.
+"""
+
+import dataclasses
+import json
+import os
+import tempfile
+
+import keras
+import numpy as np
+
+from tfpose.data import sources
+from tfpose.export import calibration, model_card, saved_model
+from tfpose.inference import evaluation, lifters, protocols
+from tfpose.models import MODELS, inference_model
+from tfpose.training import runner
+
+FLAGFILE = "flags.cfg"
+KERAS_FILE = "model.keras"
+STREAM_TFLITE = model_card.STREAM_TFLITE
+TFLITE_NAMES = {"fp32": "model.tflite", "fp16": "model_fp16.tflite",
+                "dynamic_int8": "model_dynamic_int8.tflite", "int8": "model_int8.tflite",
+                "int16x8": "model_int16x8.tflite"}
+# Integer-only int8 costs 20-120 mm (docs/RESULTS.md), and int16x8 runs
+# for UGCN only (DG-Net's kNN distances have no int16 kernel in TFLite).
+DEFAULT_TFLITE = ("fp32", "fp16", "dynamic_int8")
+CALIBRATED = ("int8", "int16x8")
+# A run's metrics, best first: an evaluation of the final model beats the
+# one that ended training (the same numbers, unless evaluated again).
+METRICS_FILES = (("evaluation.json", "evaluate.py"), ("metrics.json", "train.py"))
+
+
+class ExportError(ValueError):
+    """An export that cannot be made as asked; raised before any work, and
+    the message says what to change."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunMetrics:
+    """A run's metrics: `metrics` (parsed), `text` (the file as written,
+    copied into the export) and `command`, which measures them again."""
+
+    metrics: dict
+    text: str
+    command: str
+
+
+def find_metrics(run_dir):
+    """The metrics of the training run `run_dir` for its model card.
+
+    Returns:
+        A `RunMetrics` from `evaluation.json` (`scripts/evaluate.py`) or
+        else `metrics.json` (`scripts/train.py --evaluate`), or `None` when
+        the run has neither: the card then says they were not measured.
+
+    Raises:
+        ValueError: the metrics file is not JSON, naming it.
+    """
+    flagfile = os.path.join(run_dir, FLAGFILE)
+    for file_name, script in METRICS_FILES:
+        path = os.path.join(run_dir, file_name)
+        if not os.path.exists(path):
+            continue
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        try:
+            metrics = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not a metrics file: not JSON ({error}).") from None
+        return RunMetrics(metrics, text, f"python scripts/{script} --flagfile={flagfile}")
+    return None
+
+
+def keras_bytes(model):
+    """The trained model as `.keras` bytes, float32 and not compiled: a saved
+    optimiser would either triple the file (its moments) or make Keras warn
+    at every load (an unbuilt one), so users compile it with the loss the
+    model card names."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, KERAS_FILE)
+        model.save(path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkpoint=None,
+           tflite=DEFAULT_TFLITE, card_views=1, calibration_windows=100, stream=True,
+           overwrite=False, log=None):
+    """Exports the training run `run_dir` to `export_dir`, all or nothing.
+
+    Args:
+        run_dir: a training run: its `flags.cfg`, metrics and, unless
+            `checkpoint` is given, `model.keras`.
+        export_dir: `<base>/<model_name>/<version>`; the card names the
+            model after `<model_name>` (or the model flag) and `<version>`.
+        flag_values: `{name: value}` of the run's `tfpose.flags` (its
+            `flags.cfg`, with any changes): `model`, `dataset`,
+            `num_frames`, `eval_protocol`, `eval_step`, `eval_flip` and
+            `lookahead` set the export's protocol; the card lists them all.
+        data_kwargs: the run's `tfpose.data.sources.load_sequences`
+            arguments (`tfpose.flags.data_kwargs`): training views
+            calibrate, test views score.
+        loss_kwargs: the run's `MotionLoss` arguments, for the card's
+            fine-tuning recipe.
+        checkpoint: the `.keras` model to export; default the run's final one.
+        tflite: quantisations to convert (`TFLITE_NAMES` gives the files).
+        card_views: score every TFLite file and the Keras model on the first
+            `card_views` camera views of each test sequence (0: no scores).
+        calibration_windows: training chunks that calibrate `int8` and
+            `int16x8` (`tfpose.export.calibration`).
+        stream: add the `stream` signature and its `stream.tflite`, causal
+            with the run's lookahead.
+        overwrite: replace an existing `export_dir`.
+        log: optional callable taking progress lines (e.g. `print`).
+
+    Returns:
+        `{file name: (quantisation, size in bytes)}` of the TFLite files.
+
+    Raises:
+        ExportError: an unknown quantisation, an existing `export_dir`
+            without `overwrite`, a missing checkpoint, or a lookahead the
+            model's window cannot serve.
+    """
+    unknown = [q for q in tflite if q not in TFLITE_NAMES]
+    if unknown:
+        raise ExportError(f"Unknown TFLite quantisations {unknown}; choose from "
+                          f"{list(TFLITE_NAMES)}.")
+    if os.path.exists(export_dir) and not overwrite:
+        raise ExportError(f"{export_dir} exists: export a new version, or overwrite it.")
+    checkpoint = checkpoint or runner.final_model_path(run_dir)
+    if not os.path.exists(checkpoint):
+        raise ExportError(f"Checkpoint not found: {checkpoint}")
+    # compile=False: the optimizer state would otherwise be saved with the model.
+    trained = keras.models.load_model(checkpoint, compile=False)
+    model = inference_model(trained)
+    with_intrinsics = protocols.needs_intrinsics(model)
+    step, flip, lookahead = (flag_values[k] for k in ("eval_step", "eval_flip", "lookahead"))
+    protocol = protocols.resolve_protocol(MODELS[flag_values["model"]],
+                                          flag_values["eval_protocol"])
+    num_frames = protocols.window_frames(model, flag_values["num_frames"])
+    try:  # a lookahead beyond the window fails now, not after the conversions
+        if protocol == "causal":
+            protocols.read_position(num_frames, protocol, lookahead)
+        if stream:
+            protocols.read_position(num_frames, "causal", lookahead)
+    except ValueError as error:
+        raise ExportError(str(error)) from None
+    export_dir = os.path.normpath(export_dir)
+    name = os.path.basename(os.path.dirname(export_dir)) or flag_values["model"]
+    run_metrics = find_metrics(run_dir)
+    with open(os.path.join(run_dir, FLAGFILE)) as f:
+        flags_text = f.read()
+
+    check, accuracy = None, {}
+    if card_views and tflite:
+        test = sources.load_sequences(flag_values["dataset"], "test", **data_kwargs)
+        for sequence in test:
+            sequence.views = sequence.views[:card_views]
+        accuracy["views"] = (f"the first {card_views} camera view(s) of each of the "
+                             f"{len(test)} test sequences")
+        accuracy["reference"] = runner.evaluate_model(
+            trained, test, flag_values["num_frames"], step, flip, protocol=protocol,
+            lookahead=lookahead)
+
+        def check(file_name, flatbuffer):
+            if log:
+                log(f"scoring {file_name} on {accuracy['views']}")
+            return evaluation.to_millimetres(evaluation.evaluate_sequences(
+                lifters.TFLiteLifter(flatbuffer), test))
+
+    def files(converted, checks=None):
+        accuracy.update(checks or {})
+        card = model_card.render(
+            name=name, version=os.path.basename(export_dir), model=flag_values["model"],
+            parameters=sum(int(np.prod(w.shape)) for w in model.trainable_weights),
+            flag_values=flag_values, protocol=protocol, step=step, flip=flip,
+            with_intrinsics=with_intrinsics, metrics=run_metrics and run_metrics.metrics,
+            metrics_command=run_metrics and run_metrics.command, tflite_files=converted,
+            tflite_accuracy=accuracy, keras_file=KERAS_FILE, loss_kwargs=loss_kwargs,
+            lookahead=lookahead, stream=(num_frames, lookahead) if stream else None)
+        extra = {FLAGFILE: flags_text, "MODEL_CARD.md": card, KERAS_FILE: keras_bytes(trained)}
+        if run_metrics is not None:
+            extra["metrics.json"] = run_metrics.text
+        return extra
+
+    representative_data = None
+    if set(CALIBRATED) & set(tflite):
+        train = sources.load_sequences(flag_values["dataset"], "train", **data_kwargs)
+        representative_data = calibration.representative_data(
+            runner.views_of(train), calibration_windows, num_frames=flag_values["num_frames"],
+            with_intrinsics=with_intrinsics)
+    return saved_model.export(
+        model, export_dir, num_frames=num_frames, protocol=protocol, step=step, flip=flip,
+        tflite_files={TFLITE_NAMES[q]: q for q in tflite},
+        representative_data=representative_data, extra_files=files, overwrite=overwrite,
+        check_tflite=check, lookahead=lookahead,
+        stream_lookahead=lookahead if stream else None,
+        stream_tflite=STREAM_TFLITE if stream else None)
