@@ -12,6 +12,10 @@ shapes, and the mean-pose baseline on the test split in the field's metrics
 
 import json
 
+import tfpose.quiet_startup  # noqa: F401  (first: before TensorFlow loads)
+
+# isort: split
+
 from absl import app, flags
 
 from tfpose import flags as tfpose_flags

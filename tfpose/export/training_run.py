@@ -28,13 +28,13 @@ STREAM_TFLITE = model_card.STREAM_TFLITE
 TFLITE_NAMES = {"fp32": "model.tflite", "fp16": "model_fp16.tflite",
                 "dynamic_int8": "model_dynamic_int8.tflite", "int8": "model_int8.tflite",
                 "int16x8": "model_int16x8.tflite"}
-# Integer-only int8 costs 20-120 mm (docs/RESULTS.md), and int16x8 runs
-# for UGCN only (DG-Net's kNN distances have no int16 kernel in TFLite).
+# Integer-only int8 cost the released UGCN 19.8 mm (docs/RESULTS.md), and
+# int16x8 runs for UGCN only (DG-Net's kNN distances have no int16 kernel in TFLite).
 DEFAULT_TFLITE = ("fp32", "fp16", "dynamic_int8")
 CALIBRATED = ("int8", "int16x8")
 # A run's metrics, best first: an evaluation of the final model beats the
 # one that ended training (the same numbers, unless evaluated again).
-METRICS_FILES = (("evaluation.json", "evaluate.py"), ("metrics.json", "train.py"))
+METRICS_FILES = ("evaluation.json", "metrics.json")
 
 
 class ExportError(ValueError):
@@ -44,12 +44,11 @@ class ExportError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class RunMetrics:
-    """A run's metrics: `metrics` (parsed), `text` (the file as written,
-    copied into the export) and `command`, which measures them again."""
+    """A run's metrics: `metrics` (parsed) and `text` (the file as written,
+    copied into the export)."""
 
     metrics: dict
     text: str
-    command: str
 
 
 def find_metrics(run_dir):
@@ -63,8 +62,7 @@ def find_metrics(run_dir):
     Raises:
         ValueError: the metrics file is not JSON, naming it.
     """
-    flagfile = os.path.join(run_dir, FLAGFILE)
-    for file_name, script in METRICS_FILES:
+    for file_name in METRICS_FILES:
         path = os.path.join(run_dir, file_name)
         if not os.path.exists(path):
             continue
@@ -74,8 +72,15 @@ def find_metrics(run_dir):
             metrics = json.loads(text)
         except json.JSONDecodeError as error:
             raise ValueError(f"{path} is not a metrics file: not JSON ({error}).") from None
-        return RunMetrics(metrics, text, f"python scripts/{script} --flagfile={flagfile}")
+        return RunMetrics(metrics, text)
     return None
+
+
+def evaluate_command(export_dir):
+    """The command that measures an export's accuracy again from the export
+    alone (its flags.cfg and SavedModel), as a card's reader can run it."""
+    return (f"python scripts/evaluate.py --flagfile={os.path.join(export_dir, FLAGFILE)} "
+            f"--lifter={export_dir}")
 
 
 def keras_bytes(model):
@@ -182,7 +187,7 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
             parameters=sum(int(np.prod(w.shape)) for w in model.trainable_weights),
             flag_values=flag_values, protocol=protocol, step=step, flip=flip,
             with_intrinsics=with_intrinsics, metrics=run_metrics and run_metrics.metrics,
-            metrics_command=run_metrics and run_metrics.command, tflite_files=converted,
+            metrics_command=run_metrics and evaluate_command(export_dir), tflite_files=converted,
             tflite_accuracy=accuracy, keras_file=KERAS_FILE, loss_kwargs=loss_kwargs,
             lookahead=lookahead, stream=(num_frames, lookahead) if stream else None)
         extra = {FLAGFILE: flags_text, "MODEL_CARD.md": card, KERAS_FILE: keras_bytes(trained)}
