@@ -99,7 +99,7 @@ def test_export_writes_the_files_and_a_scored_card(run_dir, run_flags, tmp_path)
     assert (export_dir / "flags.cfg").read_text() == TINY.read_text()
     assert json.loads((export_dir / "metrics.json").read_text()) == METRICS
     card = (export_dir / "MODEL_CARD.md").read_text()
-    assert card.startswith("# tfpose ugcn `tiny`, version 1")
+    assert card.startswith("# tfpose UGCN `tiny`, version 1")
     assert "| average over actions | 123.5 | 99.0 |" in card
     # Measured again from the export alone, as a card's reader can.
     assert (f"python scripts/evaluate.py --flagfile={export_dir / 'flags.cfg'} "
