@@ -148,7 +148,7 @@ def define_model_flags():
     flags.DEFINE_integer("dgnet_blocks", 5, "DG-Conv blocks (Table IX ablation).", lower_bound=1)
     flags.DEFINE_integer("dgnet_k_spatial", 3, "Neighbours in DSG (Table VI).", lower_bound=1)
     flags.DEFINE_integer("dgnet_k_temporal", 4, "Neighbours in DTG (Table VI).", lower_bound=1)
-    flags.DEFINE_enum("dgnet_graph", "dynamic", dgnet.GRAPHS,
+    flags.DEFINE_enum("dgnet_graph", "dynamic", dgnet.GRAPH_VARIANTS,
                       "Graph style of DSG and DTG (Table VII ablation).")
     flags.DEFINE_enum("dgnet_weighting", "fc", dgnet.WEIGHTINGS,
                       "Edge weighting of DSG and DTG: fully connected, embedded Gaussian or "

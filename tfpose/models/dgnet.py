@@ -10,9 +10,11 @@ from tfpose.layers import (
     GraphResidualModule,
     SpatialNonLocal,
 )
+from tfpose.layers.dynamic_graph import WEIGHTINGS
 
-GRAPHS = ("dynamic", "precomputed", "fixed", "symmetry", "full", "random")
-WEIGHTINGS = ("fc", "eg", "none")
+# The model's graph variants (Table VII rows), which `DGNet` maps onto the
+# neighbourhoods its layers know (`dynamic_graph.NEIGHBOURHOODS`).
+GRAPH_VARIANTS = ("dynamic", "precomputed", "fixed", "symmetry", "full", "random")
 SPATIAL_KINDS = ("fsg", "dsg")
 TEMPORAL_KINDS = ("ftg", "dtg")
 NETWORK_OUTPUT = "network"
@@ -129,8 +131,8 @@ class DGNet(keras.Model):
         seed=None,
         **kwargs,
     ):
-        if graph not in GRAPHS:
-            raise ValueError(f"Unknown graph {graph!r}; expected one of {GRAPHS}.")
+        if graph not in GRAPH_VARIANTS:
+            raise ValueError(f"Unknown graph {graph!r}; expected one of {GRAPH_VARIANTS}.")
         if weighting not in WEIGHTINGS:
             raise ValueError(f"Unknown weighting {weighting!r}; expected one of {WEIGHTINGS}.")
         spatial_unit = tuple(spatial_unit)
