@@ -5,7 +5,7 @@
         --checkpoint=runs/ugcn_hdm05/checkpoints/best.keras --output_json=best.json
 
 Reads the run's flags.cfg for the data settings, lifts every test camera view
-with the model's protocol (UGCN: sliding windows of --num_frames frames and
+with the model's protocol (UGCN: sliding windows of its num_frames frames and
 step --eval_step, averaging the overlapping predictions; DG-Net: a window
 around every frame), with flip test-time augmentation (--eval_flip), and
 reports MPJPE, P-MPJPE, N-MPJPE and MPJVE (mm), PCK@150mm and AUC (%), per

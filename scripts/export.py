@@ -67,8 +67,9 @@ TFLITE_NAMES = {"fp32": "model.tflite", "fp16": "model_fp16.tflite",
                 "int16x8": "model_int16x8.tflite"}
 
 
-def representative_data(count, with_intrinsics, seed=0):
-    """`count` random chunks of the run's training views, as signature inputs.
+def representative_data(count, num_frames, with_intrinsics, seed=0):
+    """`count` random chunks of the run's training views, as signature inputs
+    for a model of `num_frames`-frame windows.
 
     Chunks span several windows: with overlap-averaging (UGCN) the sums of
     overlapping predictions grow with the number of windows covering a
@@ -77,8 +78,8 @@ def representative_data(count, with_intrinsics, seed=0):
     """
     views = runner.views_of(sources.load_sequences(FLAGS.dataset, "train",
                                                    **tfpose_flags.data_kwargs()))
-    views = [v for v in views if len(v.keypoints_2d) >= FLAGS.num_frames] or views
-    length = max(4 * FLAGS.num_frames, 64)
+    views = [v for v in views if len(v.keypoints_2d) >= num_frames] or views
+    length = max(4 * num_frames, 64)
     rng = np.random.default_rng(seed)
     data = []
     for _ in range(count):
@@ -178,7 +179,7 @@ def main(argv):
         accuracy.update(checks or {})
         card = model_card.render(
             name=name, version=version, model=FLAGS.model, parameters=parameters,
-            flag_values=run_flags, protocol=protocol, step=FLAGS.eval_step,
+            flag_values=run_flags, num_frames=num_frames, protocol=protocol, step=FLAGS.eval_step,
             flip=FLAGS.eval_flip, with_intrinsics=with_intrinsics, metrics=metrics,
             metrics_command=command, tflite_files=converted, tflite_accuracy=accuracy,
             keras_file=KERAS_FILE, loss_kwargs=tfpose_flags.loss_kwargs(),
@@ -190,7 +191,7 @@ def main(argv):
             extra["metrics.json"] = metrics_text
         return extra
 
-    calibration = (representative_data(_CALIBRATION.value, with_intrinsics)
+    calibration = (representative_data(_CALIBRATION.value, num_frames, with_intrinsics)
                    if {"int8", "int16x8"} & set(_TFLITE.value) else None)
     converted = saved_model.export(
         model, export_dir, num_frames=num_frames, protocol=protocol,

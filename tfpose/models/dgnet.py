@@ -60,7 +60,7 @@ class DGNet(keras.Model):
     (`GraphResidualModule`). With `multi_level=True` the model outputs a
     dict: `"network"` and `"block_1"` ... `"block_<n>"`, all `[B, T, J, 3]`,
     for the multi-level supervision `L = L_network + lambda * sum L_block`
-    (Eq. 15-17, `lambda = 0.1`); `inference_model()` keeps only the
+    (Eq. 15-17, `lambda` = `BLOCK_LOSS_WEIGHT`); `inference_model()` keeps only the
     network-level head, as the paper's deployed model (2.39M vs 2.69M
     parameters with the block heads in the paper's count).
 
@@ -109,6 +109,11 @@ class DGNet(keras.Model):
 
     # How it lifts whole sequences (`tfpose.inference.protocols`).
     SEQUENCE_PROTOCOL = "center"
+    # Its paper's training loss (Eq. 15-17): the squared joint error alone
+    # (`tfpose.losses.MotionLoss` arguments) on every head, the block-level
+    # heads weighted lambda.
+    LOSS = {"weight": 0.0}
+    BLOCK_LOSS_WEIGHT = 0.1
 
     def __init__(
         self,
