@@ -112,8 +112,8 @@ def _workload(name, model, protocol, num_frames, repeats, warmup):
     if name == "training":
         return benchmark.training_speed(
             FLAGS.model, tfpose_flags.model_kwargs(), tfpose_flags.loss_kwargs(),
-            num_frames=FLAGS.num_frames, batch_size=FLAGS.batch_size,
-            learning_rate=FLAGS.learning_rate, repeats=2 * repeats, warmup=warmup)
+            batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
+            repeats=2 * repeats, warmup=warmup)
     raise ValueError(name)
 
 
@@ -167,8 +167,8 @@ def main(argv):
         "model": FLAGS.model,
         # As trained, and as run (UGCN folds batch norm, DG-Net drops its heads).
         "parameters": _count(trained), "inference_parameters": _count(model),
-        "num_frames": FLAGS.num_frames, "window_frames": protocols.window_frames(
-            model, FLAGS.num_frames),
+        "num_frames": trained.num_frames or FLAGS.num_frames,
+        "window_frames": protocols.window_frames(model, FLAGS.num_frames),
         "protocol": protocol, "step": FLAGS.eval_step, "sequence_frames": _SEQUENCE_FRAMES.value,
         "lookahead": FLAGS.lookahead, "flip": FLAGS.eval_flip,
         "repeats": _REPEATS.value,

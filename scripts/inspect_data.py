@@ -6,7 +6,8 @@
         --h36m_2d=data/h36m/data_2d_h36m_cpn_ft_h36m_dbb.npz
 
 Prints per-subject frames and body measurements, one training batch's
-shapes, and the mean-pose baseline on the test split in the field's metrics
+shapes (windows of --num_frames frames, unset: --model's own), and the
+mean-pose baseline on the test split in the field's metrics
 (MPJPE, P-MPJPE, N-MPJPE, MPJVE in mm; PCK@150mm and AUC in %), per action.
 """
 
@@ -21,6 +22,7 @@ from absl import app, flags
 from tfpose import flags as tfpose_flags
 from tfpose import metrics
 from tfpose.data import pipeline, sources, summary
+from tfpose.models import MODELS
 
 _JSON = flags.DEFINE_string("json", None, "Also write the summary as JSON here.")
 FLAGS = flags.FLAGS
@@ -46,11 +48,13 @@ def main(argv):
                   f"({r['seconds'] / 60:5.1f} min) {r['actions']:3d} actions {r['views']:5d} views "
                   f"height {r['height_m']:.2f} m  bone spread {r['bone_length_spread_mm']:.3f} mm")
     views = [v for s in train for v in s.views]
-    ds = pipeline.make_dataset(views, num_frames=FLAGS.num_frames, batch_size=FLAGS.batch_size,
+    # Unset, the window is the model's own: build it to read it.
+    num_frames = FLAGS.num_frames or MODELS[FLAGS.model](**tfpose_flags.model_kwargs()).num_frames
+    ds = pipeline.make_dataset(views, num_frames=num_frames, batch_size=FLAGS.batch_size,
                                training=True, stride=FLAGS.stride, seed=FLAGS.seed,
                                flip=FLAGS.flip, noise_std=FLAGS.noise_std)
     inputs, targets = next(iter(ds))
-    steps = pipeline.steps_per_pass(views, num_frames=FLAGS.num_frames,
+    steps = pipeline.steps_per_pass(views, num_frames=num_frames,
                                     batch_size=FLAGS.batch_size, stride=FLAGS.stride)
     print(f"training batch: keypoints_2d {tuple(inputs.shape)} "
           f"poses_3d {tuple(targets.shape)}; {steps} batches per epoch")
@@ -67,4 +71,5 @@ def main(argv):
 
 if __name__ == "__main__":
     tfpose_flags.define_data_flags()
+    tfpose_flags.define_model_flags()  # --model picks the window
     app.run(main)

@@ -30,8 +30,10 @@ from absl import app, flags, logging
 from tfpose import fileio
 from tfpose import flags as tfpose_flags
 from tfpose.data import sources
-from tfpose.inference import evaluation
+from tfpose.inference import evaluation, protocols
+from tfpose.models import MODELS
 from tfpose.training import checkpoints, distribute, runner, schedules
+from tfpose.training import loop as tfpose_loop
 
 FLAGS = flags.FLAGS
 
@@ -44,7 +46,7 @@ def main(argv):
     # unused, and the cluster must form before anything else runs.
     distribute.configure_devices(FLAGS.strategy, FLAGS.num_devices)
     strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.num_devices)
-    loop = runner.choose_loop(FLAGS.training_loop, FLAGS.strategy, FLAGS.backup_every_steps)
+    loop = tfpose_loop.choose_loop(FLAGS.training_loop, FLAGS.strategy, FLAGS.backup_every_steps)
     replicas = strategy.num_replicas_in_sync
     if FLAGS.batch_size % replicas:
         raise app.UsageError(
@@ -56,17 +58,19 @@ def main(argv):
     keras.utils.set_random_seed(FLAGS.seed)
     write_dir = distribute.WriteDir(FLAGS.model_dir, strategy)
     tfpose_flags.write_flagfile(os.path.join(write_dir.path, "flags.cfg"))
+    # The model first: its window (`num_frames`) and inputs shape the data.
+    with strategy.scope():
+        model = MODELS[FLAGS.model](**tfpose_flags.model_kwargs())
     data = tfpose_flags.data_kwargs()
-    model_kwargs = tfpose_flags.model_kwargs()
     train = sources.load_sequences(FLAGS.dataset, "train", **data)
     test = sources.load_sequences(FLAGS.dataset, "test", **data) if (
         FLAGS.validate or FLAGS.evaluate) else []
     make_train, val_ds, steps = runner.train_datasets(
-        train, test if FLAGS.validate else [], num_frames=FLAGS.num_frames,
+        train, test if FLAGS.validate else [], num_frames=model.num_frames,
         batch_size=FLAGS.batch_size, stride=FLAGS.stride, seed=FLAGS.seed, flip=FLAGS.flip,
         noise_std=FLAGS.noise_std, steps_per_epoch=FLAGS.steps_per_epoch,
         validation_steps=FLAGS.validation_steps,
-        intrinsics=runner.takes_intrinsics(model_kwargs),
+        intrinsics=protocols.needs_intrinsics(model),
         cameras=tfpose_flags.training_cameras(), body_scale=FLAGS.body_scale,
         bone_scale=FLAGS.bone_scale,
     )
@@ -74,8 +78,8 @@ def main(argv):
         FLAGS.learning_rate, steps, FLAGS.lr_schedule, FLAGS.lr_decay_epochs, FLAGS.lr_decay_rate,
         epochs=FLAGS.epochs, warmup_steps=FLAGS.lr_warmup_steps)
     with strategy.scope():
-        model = runner.build_model(FLAGS.model, model_kwargs, tfpose_flags.loss_kwargs(),
-                                   schedule, FLAGS.dgnet_block_weight)
+        runner.compile_model(model, tfpose_flags.loss_kwargs(), schedule,
+                             FLAGS.dgnet_block_weight)
         if FLAGS.init_from:
             runner.initialize_from(model, FLAGS.init_from)
     if replicas > 1 and FLAGS.sync_batch_norm:
@@ -97,7 +101,7 @@ def main(argv):
         if FLAGS.strategy != "default" or precision != "float32":
             keras.mixed_precision.set_global_policy("float32")
             model = keras.models.load_model(final)
-        summary = runner.evaluate_model(model, test, FLAGS.num_frames, FLAGS.eval_step,
+        summary = runner.evaluate_model(model, test, model.num_frames, FLAGS.eval_step,
                                         FLAGS.eval_flip, protocol=FLAGS.eval_protocol)
         fileio.write_json(os.path.join(write_dir.path, "metrics.json"), summary)
         average = summary["average"]

@@ -3,6 +3,9 @@ import pathlib
 
 import keras
 import pytest
+from absl import flags
+
+from tfpose import flags as tfpose_flags
 
 # Tests read real data from ../shared beside the repository (CI has it).
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -26,3 +29,16 @@ def hdm05_dir():
             "beside the repository, or set TFPOSE_HDM05_DIR)."
         )
     return HDM05_DIR
+
+
+@pytest.fixture(scope="session")
+def flag_values():
+    """absl's global flags with tfpose's defined (once per process: absl
+    refuses to define a flag twice)."""
+    try:
+        tfpose_flags.define_data_flags()
+        tfpose_flags.define_model_flags()
+        tfpose_flags.define_training_flags()
+    except flags.DuplicateFlagError:
+        pass  # defined by a test module of its own
+    return flags.FLAGS

@@ -179,15 +179,15 @@ def latency(model, num_frames, backends=BACKENDS, repeats=20, warmup=3):
     return results
 
 
-def training_speed(model_name, model_kwargs, loss_kwargs, *, num_frames, batch_size,
-                   learning_rate=1e-3, repeats=10, warmup=3):
+def training_speed(model_name, model_kwargs, loss_kwargs, *, batch_size, learning_rate=1e-3,
+                   repeats=10, warmup=3):
     """Steps/s of `model.train_on_batch` for the model `scripts/train.py`
     compiles (`runner.build_model`: its losses, weights and metrics), on a
-    random batch of `batch_size` windows."""
+    random batch of `batch_size` windows of the model's `num_frames`."""
     model = runner.build_model(model_name, model_kwargs, loss_kwargs, learning_rate)
-    x = random_keypoints((batch_size, num_frames, 17, 2))
-    y = np.random.default_rng(1).normal(scale=0.3, size=(batch_size, num_frames, 17, 3))
-    inputs = _inputs(model, x) if runner.takes_intrinsics(model_kwargs) else tf.constant(x)
+    x = random_keypoints((batch_size, model.num_frames, 17, 2))
+    y = np.random.default_rng(1).normal(scale=0.3, size=(batch_size, model.num_frames, 17, 3))
+    inputs = _inputs(model, x)
     dataset = runner.match_targets(tf.data.Dataset.from_tensors((inputs, y.astype("float32"))),
                                    model)
     inputs, targets = next(iter(dataset))

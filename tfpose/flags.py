@@ -1,23 +1,31 @@
-"""Command-line flags: the one place where defaults live.
+"""Command-line flags.
 
 Scripts call `define_*_flags()` before `app.run`; library code never reads
-flags. A flagfile (`--flagfile=configs/<name>.cfg`) lists only the values
-that differ from these defaults.
+flags. A model or loss flag left unset passes nothing, so the model's own
+default holds: its constructor's argument (the paper's value) or its
+class's `LOSS`, so `--model=dgnet` alone builds `DGNet()`. Every other
+default lives here. A flagfile (`--flagfile=configs/<name>.cfg`) lists
+only the values that differ from these defaults.
+
+Importing this module loads no TensorFlow: the vocabularies of the choices
+stay in the modules that define them (models, losses, protocols, ...),
+which the `define_*_flags()` and helpers that use them import.
 """
 
+import inspect
 import sys
 
 from absl import flags
 
-from tfpose import camera, fileio
-from tfpose.data.sources import DATASETS
-from tfpose.inference import protocols
-from tfpose.models import MODELS, dgnet, ugcn
-from tfpose.training import distribute, runner, schedules
+from tfpose import fileio
+
+_UNSET = "unset: the model's own"
 
 
 def define_data_flags():
     """Flags that choose and shape the data."""
+    from tfpose.data.sources import DATASETS
+
     flags.DEFINE_enum("dataset", "synthetic", DATASETS,
                       "synthetic: procedural motion made in code; hdm05: ASF/AMC "
                       "motion capture through virtual cameras; h36m: VideoPose3D's "
@@ -48,7 +56,8 @@ def define_data_flags():
                          "Training sequences of the synthetic dataset.", lower_bound=1)
     flags.DEFINE_integer("synthetic_frames", 400,
                          "Frames per synthetic sequence.", lower_bound=1)
-    flags.DEFINE_integer("num_frames", 96, "Frames per input window (T).", lower_bound=1)
+    flags.DEFINE_integer("num_frames", None, "Frames per input window (T), the models' "
+                         f"`num_frames`; {_model_defaults('num_frames')}.", lower_bound=1)
     flags.DEFINE_integer("stride", 1, "Frames between training windows.", lower_bound=1)
     flags.DEFINE_integer("batch_size", 256,
                          "Global batch size, split over all replicas of all workers.",
@@ -102,6 +111,8 @@ def training_cameras(flag_values=flags.FLAGS):
         raise flags.ValidationError(
             "--training_cameras=fresh needs world-frame motion without real cameras "
             "(synthetic, hdm05); Human3.6M trains on its own four cameras.")
+    from tfpose import camera
+
     ranges = {}
     for name in ("distance", "height", "azimuth", "focal_length", "image_size"):
         value = flag_values[f"camera_{name}"].value
@@ -131,62 +142,129 @@ def data_kwargs(flag_values=flags.FLAGS):
 
 
 def define_model_flags():
-    """Flags of the model and its loss."""
+    """Flags of the model and its loss: each unset by default, which passes
+    nothing, so the model's own value holds (see `model_kwargs`)."""
+    from tfpose.layers.dynamic_graph import WEIGHTINGS
+    from tfpose.losses import OPERATORS, POSITION_LOSSES
+    from tfpose.models import MODELS, DGNet
+    from tfpose.models.dgnet import GRAPH_VARIANTS
+
+    def define(kind, name, text, **kwargs):
+        getattr(flags, f"DEFINE_{kind}")(name, None, help=f"{text}; {_model_defaults(name)}.",
+                                         **kwargs)
+
     flags.DEFINE_enum("model", "ugcn", sorted(MODELS), "Which lifter.")
-    # UGCN (Wang et al. 2020). Defaults are the paper's where it gives them.
-    flags.DEFINE_list("ugcn_down_channels", [str(c) for c in ugcn.DOWN_CHANNELS],
-                      "Widths of UGCN's 9 downsampling blocks (the paper gives none).")
-    flags.DEFINE_integer("ugcn_merge_channels", 64, "Width of each scale in the merging stage.",
-                         lower_bound=1)
-    flags.DEFINE_integer("ugcn_num_pairs", 4, "Down/up-sampling pairs (Table 3 ablation).",
-                         lower_bound=0, upper_bound=4)
-    flags.DEFINE_bool("ugcn_merge", True, "Use the merging stage (Table 4 ablation).")
-    flags.DEFINE_bool("ugcn_spatial_graph", True,
-                      "Use the skeleton graph; off = joints independent (Table 4 ablation).")
-    # DG-Net (Zhang et al. 2021). Defaults are the paper's.
-    flags.DEFINE_integer("dgnet_channels", 128, "DG-Net feature width.", lower_bound=1)
-    flags.DEFINE_integer("dgnet_blocks", 5, "DG-Conv blocks (Table IX ablation).", lower_bound=1)
-    flags.DEFINE_integer("dgnet_k_spatial", 3, "Neighbours in DSG (Table VI).", lower_bound=1)
-    flags.DEFINE_integer("dgnet_k_temporal", 4, "Neighbours in DTG (Table VI).", lower_bound=1)
-    flags.DEFINE_enum("dgnet_graph", "dynamic", dgnet.GRAPHS,
-                      "Graph style of DSG and DTG (Table VII ablation).")
-    flags.DEFINE_enum("dgnet_weighting", "fc", dgnet.WEIGHTINGS,
-                      "Edge weighting of DSG and DTG: fully connected, embedded Gaussian or "
-                      "none (Table VII ablation).")
-    flags.DEFINE_list("dgnet_spatial_unit", ["fsg", "dsg"],
-                      "Graph convolutions of the dynamical spatial unit (Table VIII).")
-    flags.DEFINE_list("dgnet_temporal_unit", ["ftg", "dtg", "ftg"],
-                      "Graph convolutions of the dynamical temporal unit, may be empty "
-                      "(Table VIII).")
-    flags.DEFINE_bool("dgnet_balanced", False,
-                      "Balanced coordinate output: the model also takes the camera intrinsics "
-                      "(Table XI).")
-    flags.DEFINE_bool("dgnet_non_local", True, "Spatial non-local blocks (Table XI).")
-    flags.DEFINE_bool("dgnet_multi_level", True,
-                      "Block-level heads and their losses (Eq. 17; Table XI).")
-    flags.DEFINE_float("dgnet_block_weight", 0.1, "lambda of the block-level losses (Eq. 17).",
-                       lower_bound=0.0)
+    # UGCN (Wang et al. 2020).
+    define("list", "ugcn_down_channels",
+           "Widths of UGCN's 9 downsampling blocks (the paper gives none)")
+    define("integer", "ugcn_merge_channels", "Width of each scale in UGCN's merging stage",
+           lower_bound=1)
+    define("integer", "ugcn_num_pairs", "UGCN's down/up-sampling pairs (Table 3 ablation)",
+           lower_bound=0, upper_bound=4)
+    define("bool", "ugcn_merge", "Use UGCN's merging stage (Table 4 ablation)")
+    define("bool", "ugcn_spatial_graph",
+           "UGCN uses the skeleton graph; off = joints independent (Table 4 ablation)")
+    define("integer", "temporal_kernel", "UGCN's temporal kernel size", lower_bound=1)
+    # DG-Net (Zhang et al. 2021).
+    define("integer", "dgnet_channels", "DG-Net feature width", lower_bound=1)
+    define("integer", "dgnet_blocks", "DG-Conv blocks (Table IX ablation)", lower_bound=1)
+    define("integer", "dgnet_k_spatial", "Neighbours in DSG (Table VI)", lower_bound=1)
+    define("integer", "dgnet_k_temporal", "Neighbours in DTG (Table VI)", lower_bound=1)
+    define("enum", "dgnet_graph", "Graph of DSG and DTG (Table VII ablation)",
+           enum_values=GRAPH_VARIANTS)
+    define("enum", "dgnet_weighting", "Edge weighting of DSG and DTG: fully connected, "
+           "embedded Gaussian or none (Table VII ablation)", enum_values=WEIGHTINGS)
+    define("list", "dgnet_spatial_unit",
+           "Graph convolutions of the dynamical spatial unit (Table VIII)")
+    define("list", "dgnet_temporal_unit",
+           "Graph convolutions of the dynamical temporal unit, may be empty (Table VIII)")
+    define("bool", "dgnet_balanced",
+           "Balanced coordinate output: the model also takes the camera intrinsics (Table XI)")
+    define("bool", "dgnet_non_local", "Spatial non-local blocks (Table XI)")
+    define("bool", "dgnet_multi_level", "Block-level heads and their losses (Eq. 17; Table XI)")
+    flags.DEFINE_float("dgnet_block_weight", None,
+                       f"lambda of the block-level losses (Eq. 17); {_UNSET} "
+                       f"({DGNet.BLOCK_LOSS_WEIGHT}).", lower_bound=0.0)
     # TCN (Pavllo et al. 2019, VideoPose3D), the baseline.
-    flags.DEFINE_list("tcn_filter_widths", ["3", "3", "3", "3", "3"],
-                      "TCN temporal kernel widths; receptive field = their product "
-                      "(3,3,3,3,3: 243 frames; 3,3,3: 27). --num_frames must be at least it.")
-    flags.DEFINE_integer("tcn_channels", 1024, "TCN feature width.", lower_bound=1)
-    flags.DEFINE_integer("temporal_kernel", 5, "Temporal kernel size.", lower_bound=1)
-    flags.DEFINE_float("dropout", 0.5, "Dropout rate.", lower_bound=0.0, upper_bound=1.0)
-    flags.DEFINE_float("weight_decay", 1e-5, "Weight decay on convolution kernels.",
-                       lower_bound=0.0)
-    # Loss (Eq. 5-6).
-    flags.DEFINE_float("motion_weight", 1.0, "lambda of the motion loss; 0 = position only.",
-                       lower_bound=0.0)
-    flags.DEFINE_list("motion_intervals", ["8", "12", "16", "24"], "Motion intervals tau.")
-    flags.DEFINE_enum("motion_operator", "cross", ["cross", "inner", "subtract"],
-                      "Pairwise motion encoding operator.")
-    flags.DEFINE_enum("position_loss", "mse", ["mse", "mpjpe"],
-                      "Position term: squared joint error (Eq. 5) or MPJPE.")
+    define("list", "tcn_filter_widths",
+           "TCN temporal kernel widths; receptive field = their product (3,3,3,3,3: 243 "
+           "frames; 3,3,3: 27). --num_frames must be at least it")
+    define("integer", "tcn_channels", "TCN feature width", lower_bound=1)
+    # Every model.
+    define("float", "dropout", "Dropout rate", lower_bound=0.0, upper_bound=1.0)
+    define("float", "weight_decay", "Weight decay on convolution kernels", lower_bound=0.0)
+    # Loss (UGCN's Eq. 5-6; the others train without the motion term).
+    define("float", "motion_weight", "lambda of the motion loss; 0 = position only",
+           lower_bound=0.0)
+    define("list", "motion_intervals", "Motion intervals tau")
+    define("enum", "motion_operator", "Pairwise motion encoding operator",
+           enum_values=OPERATORS)
+    define("enum", "position_loss", "Position term: squared joint error (Eq. 5) or MPJPE",
+           enum_values=POSITION_LOSSES)
+
+
+# The flag that sets each constructor argument of each model (`MODELS`).
+MODEL_FLAGS = {
+    "ugcn": {
+        "num_frames": "num_frames", "down_channels": "ugcn_down_channels",
+        "merge_channels": "ugcn_merge_channels", "num_pairs": "ugcn_num_pairs",
+        "merge": "ugcn_merge", "spatial_graph": "ugcn_spatial_graph",
+        "temporal_kernel": "temporal_kernel", "dropout": "dropout",
+        "weight_decay": "weight_decay",
+    },
+    "dgnet": {
+        "num_frames": "num_frames", "channels": "dgnet_channels", "num_blocks": "dgnet_blocks",
+        "k_spatial": "dgnet_k_spatial", "k_temporal": "dgnet_k_temporal",
+        "graph": "dgnet_graph", "weighting": "dgnet_weighting",
+        "spatial_unit": "dgnet_spatial_unit", "temporal_unit": "dgnet_temporal_unit",
+        "non_local": "dgnet_non_local", "multi_level": "dgnet_multi_level",
+        "balanced": "dgnet_balanced", "dropout": "dropout", "weight_decay": "weight_decay",
+    },
+    "tcn": {
+        "filter_widths": "tcn_filter_widths", "channels": "tcn_channels",
+        "num_frames": "num_frames", "dropout": "dropout", "weight_decay": "weight_decay",
+    },
+}
+# The flag that sets each `tfpose.losses.MotionLoss` argument.
+LOSS_FLAGS = {"weight": "motion_weight", "intervals": "motion_intervals",
+              "operator": "motion_operator", "position": "position_loss"}
+_INTEGER_LISTS = ("ugcn_down_channels", "tcn_filter_widths", "motion_intervals")
+
+
+def _defaults(function):
+    return {name: parameter.default
+            for name, parameter in inspect.signature(function).parameters.items()}
+
+
+def _model_defaults(flag):
+    """`"unset: the model's own (tcn 0.25, ugcn 0.5)"`: what each model a
+    flag sets takes when it is not given, read off the models themselves."""
+    from tfpose.losses import MotionLoss
+    from tfpose.models import MODELS
+
+    values = {}
+    for model, cls in sorted(MODELS.items()):
+        table, defaults = MODEL_FLAGS[model], _defaults(cls.__init__)
+        if flag in LOSS_FLAGS.values():
+            table, defaults = LOSS_FLAGS, {**_defaults(MotionLoss.__init__), **cls.LOSS}
+        for argument, name in table.items():
+            if name == flag:
+                values[model] = defaults[argument]
+    texts = {model: ",".join(map(str, value)) if isinstance(value, (tuple, list))
+             else str(value).lower() if isinstance(value, bool) else str(value)
+             for model, value in values.items()}
+    if len(set(texts.values())) == 1:
+        return f"{_UNSET} ({next(iter(texts.values()))})"
+    return f"{_UNSET} ({', '.join(f'{model} {text}' for model, text in texts.items())})"
 
 
 def define_training_flags():
     """Flags of the optimiser, schedule, run directory and evaluation."""
+    from tfpose.inference.protocols import PROTOCOLS
+    from tfpose.training.distribute import STRATEGIES
+    from tfpose.training.loop import LOOPS
+    from tfpose.training.schedules import SCHEDULES
+
     flags.DEFINE_string("model_dir", None, "Run directory: checkpoints, logs, flags.cfg.")
     flags.DEFINE_string("init_from", None,
                         "Fine-tune: start from the weights of this .keras model (a run's "
@@ -196,7 +274,7 @@ def define_training_flags():
                          "Batches per epoch; 0 = one pass over the training windows.",
                          lower_bound=0)
     flags.DEFINE_float("learning_rate", 1e-3, "Initial Adam learning rate.", lower_bound=0.0)
-    flags.DEFINE_enum("lr_schedule", "constant", schedules.SCHEDULES,
+    flags.DEFINE_enum("lr_schedule", "constant", SCHEDULES,
                       "piecewise: times lr_decay_rate at each of lr_decay_epochs; "
                       "exponential: times lr_decay_rate every epoch; cosine: linear warm-up "
                       "over lr_warmup_steps, then cosine decay to 0 at the last epoch's end.")
@@ -209,14 +287,14 @@ def define_training_flags():
     flags.DEFINE_integer("backup_every_steps", 0,
                          "Also back up for resumption every N steps (custom loop); 0 = after "
                          "every epoch only.", lower_bound=0)
-    flags.DEFINE_enum("strategy", "default", distribute.STRATEGIES,
+    flags.DEFINE_enum("strategy", "default", STRATEGIES,
                       "default: one device; mirrored: MirroredStrategy over the local GPUs "
                       "(logical CPU devices where there is none); multi_worker: "
                       "MultiWorkerMirroredStrategy over the cluster in TF_CONFIG.")
     flags.DEFINE_integer("num_devices", 0,
                          "mirrored: local GPUs to use, 0 = all; without GPUs, logical CPU "
                          "devices to split the CPU into, 0 = 2.", lower_bound=0)
-    flags.DEFINE_enum("training_loop", "auto", runner.LOOPS,
+    flags.DEFINE_enum("training_loop", "auto", LOOPS,
                       "fit: Keras model.fit; custom: the strategy.run loop of tfpose.training.loop "
                       "(same losses, metrics, schedule, callbacks); auto: fit, except under "
                       "multi_worker or with --backup_every_steps.")
@@ -235,7 +313,7 @@ def define_training_flags():
     flags.DEFINE_integer("eval_step", 5, "Sliding-window step of sequence evaluation.",
                          lower_bound=1)
     flags.DEFINE_bool("eval_flip", True, "Flip test-time augmentation in evaluation.")
-    flags.DEFINE_enum("eval_protocol", "model", ("model",) + protocols.PROTOCOLS,
+    flags.DEFINE_enum("eval_protocol", "model", ("model",) + PROTOCOLS,
                       "How sequences are lifted (tfpose.inference.protocols): "
                       "model = the model's own "
                       "(UGCN average, DG-Net center, TCN convolutional); tiled = the fast mode, "
@@ -262,66 +340,46 @@ def precision_policy(flag_values=flags.FLAGS):
                 f"--precision={flag_values.precision}.")
         return "mixed_float16"
     if flag_values.precision == "auto":
+        from tfpose.training import distribute
+
         return distribute.auto_precision()
     return flag_values.precision
 
 
+def _given(flag_values, table):
+    """`{argument: value}` of the flags of `table` (`{argument: flag}`) that
+    were given: an unset flag passes nothing."""
+    given = {}
+    for argument, name in table.items():
+        value = flag_values[name].value
+        if value is not None:
+            given[argument] = [int(v) for v in value] if name in _INTEGER_LISTS else value
+    return given
+
+
 def model_kwargs(flag_values=flags.FLAGS):
-    """Constructor arguments of the chosen model from flags."""
-    if flag_values.model == "ugcn":
-        return dict(
-            num_frames=flag_values.num_frames,
-            down_channels=[int(c) for c in flag_values.ugcn_down_channels],
-            merge_channels=flag_values.ugcn_merge_channels,
-            num_pairs=flag_values.ugcn_num_pairs,
-            merge=flag_values.ugcn_merge,
-            spatial_graph=flag_values.ugcn_spatial_graph,
-            temporal_kernel=flag_values.temporal_kernel,
-            dropout=flag_values.dropout,
-            weight_decay=flag_values.weight_decay,
-        )
-    if flag_values.model == "dgnet":
-        return dict(
-            num_frames=flag_values.num_frames,
-            channels=flag_values.dgnet_channels,
-            num_blocks=flag_values.dgnet_blocks,
-            k_spatial=flag_values.dgnet_k_spatial,
-            k_temporal=flag_values.dgnet_k_temporal,
-            graph=flag_values.dgnet_graph,
-            weighting=flag_values.dgnet_weighting,
-            spatial_unit=list(flag_values.dgnet_spatial_unit),
-            temporal_unit=list(flag_values.dgnet_temporal_unit),
-            non_local=flag_values.dgnet_non_local,
-            multi_level=flag_values.dgnet_multi_level,
-            balanced=flag_values.dgnet_balanced,
-            dropout=flag_values.dropout,
-            weight_decay=flag_values.weight_decay,
-        )
-    if flag_values.model == "tcn":
-        return dict(
-            filter_widths=[int(w) for w in flag_values.tcn_filter_widths],
-            channels=flag_values.tcn_channels,
-            num_frames=flag_values.num_frames,
-            dropout=flag_values.dropout,
-            weight_decay=flag_values.weight_decay,
-        )
-    raise ValueError(f"No flags for model {flag_values.model!r}.")
+    """Constructor arguments of the chosen model: the model flags given, so
+    that `MODELS[name](**model_kwargs())` with no flags is `MODELS[name]()`."""
+    if flag_values.model not in MODEL_FLAGS:
+        raise ValueError(f"No flags for model {flag_values.model!r}.")
+    return _given(flag_values, MODEL_FLAGS[flag_values.model])
 
 
 def loss_kwargs(flag_values=flags.FLAGS):
-    return dict(
-        weight=flag_values.motion_weight,
-        intervals=[int(t) for t in flag_values.motion_intervals],
-        operator=flag_values.motion_operator,
-        position=flag_values.position_loss,
-    )
+    """`tfpose.losses.MotionLoss` arguments: the chosen model's own
+    (`tfpose.models.loss_arguments`) with the loss flags given in place."""
+    from tfpose.models import MODELS, loss_arguments
+
+    return loss_arguments(MODELS[flag_values.model], _given(flag_values, LOSS_FLAGS))
 
 
 def write_flagfile(path, modules=("tfpose.flags",), flag_values=flags.FLAGS):
     """Writes the resolved flags of `modules` (and the main script) as a flagfile.
 
-    `python <script> --flagfile=<path>` repeats the run. Written to a
-    temporary name first, so a crash never leaves half a file.
+    `python <script> --flagfile=<path>` repeats the run. An unset flag is
+    left out and reads back unset: the model's own value again, which the
+    run's `.keras` files also record. Written to a temporary name first, so
+    a crash never leaves half a file.
     """
     names = set()
     for module in list(modules) + [sys.argv[0]]:

@@ -201,7 +201,7 @@ def test_tiny_training_run_loss_falls(balanced):
     model_kwargs = dict(num_frames=4, balanced=balanced, **SMALL)
     make_train, _, steps = runner.train_datasets(
         sequences, [], num_frames=4, batch_size=32, stride=2, seed=0, flip=True, noise_std=0.0,
-        intrinsics=runner.takes_intrinsics(model_kwargs))
+        intrinsics=balanced)
     model = runner.build_model("dgnet", model_kwargs, dict(weight=0.0), 2e-3)
     history = model.fit(runner.match_targets(make_train(), model), epochs=5,
                         steps_per_epoch=steps, verbose=0).history

@@ -12,7 +12,9 @@ import pytest
 import tensorflow as tf
 
 from tfpose.data import sources
+from tfpose.inference import protocols
 from tfpose.training import cluster, distribute, runner
+from tfpose.training import loop as tfpose_loop
 
 
 def test_tf_config_is_checked(monkeypatch):
@@ -44,15 +46,15 @@ def test_local_cluster_configs():
 
 
 def test_loop_choice():
-    assert runner.choose_loop("auto", "default") == "fit"
-    assert runner.choose_loop("auto", "mirrored") == "fit"
-    assert runner.choose_loop("auto", "multi_worker") == "custom"
-    assert runner.choose_loop("auto", "default", backup_every_steps=10) == "custom"
-    assert runner.choose_loop("custom", "default") == "custom"
+    assert tfpose_loop.choose_loop("auto", "default") == "fit"
+    assert tfpose_loop.choose_loop("auto", "mirrored") == "fit"
+    assert tfpose_loop.choose_loop("auto", "multi_worker") == "custom"
+    assert tfpose_loop.choose_loop("auto", "default", backup_every_steps=10) == "custom"
+    assert tfpose_loop.choose_loop("custom", "default") == "custom"
     with pytest.raises(ValueError, match="20585"):
-        runner.choose_loop("fit", "multi_worker")
+        tfpose_loop.choose_loop("fit", "multi_worker")
     with pytest.raises(ValueError, match="epoch starts"):
-        runner.choose_loop("fit", "default", backup_every_steps=10)
+        tfpose_loop.choose_loop("fit", "default", backup_every_steps=10)
 
 
 def test_single_process_is_chief_and_writes_the_run(tmp_path):
@@ -87,10 +89,10 @@ def test_mixed_precision_trains_with_float32_loss(name, kwargs, fit):
     keras.utils.set_random_seed(0)
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
+        model = runner.build_model(name, kwargs, dict(weight=1.0, intervals=[1, 2]), 3e-3)
         make_train, _, steps = runner.train_datasets(
             sequences, [], num_frames=kwargs["num_frames"], batch_size=8, stride=4, seed=0,
-            flip=True, noise_std=0.0, intrinsics=runner.takes_intrinsics(kwargs))
-        model = runner.build_model(name, kwargs, dict(weight=1.0, intervals=[1, 2]), 3e-3)
+            flip=True, noise_std=0.0, intrinsics=protocols.needs_intrinsics(model))
         assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
         outputs = model.output if isinstance(model.output, dict) else {"": model.output}
         assert {o.dtype for o in outputs.values()} == {"float32"}

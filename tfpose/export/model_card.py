@@ -99,11 +99,12 @@ def _metrics_table(metrics):
     return "\n".join(rows)
 
 
-def render(*, name, version, model, parameters, flag_values, protocol, step, flip,
+def render(*, name, version, model, parameters, flag_values, num_frames, protocol, step, flip,
            with_intrinsics, metrics=None, metrics_command=None, tflite_files=None,
            tflite_accuracy=None, keras_file=None, loss_kwargs=None, lookahead=0, stream=None):
     """Markdown text of the card. `flag_values`: the run's resolved flags
-    (`{name: value}`); `tflite_files`: `{file name: (quantisation, bytes)}`;
+    (`{name: value}`); `num_frames`: the frames of the `window` signature;
+    `tflite_files`: `{file name: (quantisation, bytes)}`;
     `tflite_accuracy`: `{"reference": summary, "views": text, file name:
     summary}` of each TFLite file against the Keras model on the same test
     views (`tfpose.inference.evaluation` summaries in mm); `keras_file`: the trained
@@ -121,7 +122,8 @@ def render(*, name, version, model, parameters, flag_values, protocol, step, fli
         "",
         f"A {MODEL_NAMES.get(model, model)} 2D-to-3D human pose lifter "
         f"({parameters:,} parameters), trained with tfpose (`python scripts/train.py "
-        f"--flagfile=flags.cfg`; `flags.cfg` beside this card holds every setting).",
+        f"--flagfile=flags.cfg`; `flags.cfg` beside this card holds every setting, and a "
+        "model setting it leaves out is the model's own default).",
         "",
         "## Training data",
         "",
@@ -157,7 +159,7 @@ def render(*, name, version, model, parameters, flag_values, protocol, step, fli
         f"- `{saved_model.SERVING}`: whole sequences, any batch and length.",
         f"- `{saved_model.TFLITE}`: the same with batch 1 (the TFLite files' source).",
         f"- `{saved_model.WINDOW}`: the bare network on one window `[1, "
-        f"{flag_values.get('num_frames')}, 17, 2]`.",
+        f"{num_frames}, 17, 2]`.",
     ]
     if stream:
         frames, stream_lookahead = stream

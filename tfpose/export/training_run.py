@@ -171,7 +171,7 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
         accuracy["views"] = (f"the first {card_views} camera view(s) of each of the "
                              f"{len(test)} test sequences")
         accuracy["reference"] = runner.evaluate_model(
-            trained, test, flag_values["num_frames"], step, flip, protocol=protocol,
+            trained, test, num_frames, step, flip, protocol=protocol,
             lookahead=lookahead)
 
         def check(file_name, flatbuffer):
@@ -184,6 +184,7 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
         accuracy.update(checks or {})
         card = model_card.render(
             name=name, version=os.path.basename(export_dir), model=flag_values["model"],
+            num_frames=num_frames,
             parameters=sum(int(np.prod(w.shape)) for w in model.trainable_weights),
             flag_values=flag_values, protocol=protocol, step=step, flip=flip,
             with_intrinsics=with_intrinsics, metrics=run_metrics and run_metrics.metrics,
@@ -199,7 +200,7 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
     if set(CALIBRATED) & set(tflite):
         train = sources.load_sequences(flag_values["dataset"], "train", **data_kwargs)
         representative_data = calibration.representative_data(
-            runner.views_of(train), calibration_windows, num_frames=flag_values["num_frames"],
+            runner.views_of(train), calibration_windows, num_frames=num_frames,
             with_intrinsics=with_intrinsics)
     return saved_model.export(
         model, export_dir, num_frames=num_frames, protocol=protocol, step=step, flip=flip,

@@ -7,7 +7,7 @@ score `w(i, j)`:
 
     y^i = sum_{j in N(i)} w(i, j) x^j Phi
 
-Graph styles (`N(i)`):
+Neighbourhoods (`N(i)`, the `graph` argument; `NEIGHBOURHOODS`):
 
 - `"knn"`: the `k` joints nearest to `i` in a feature space (the paper's
   dynamic graph; DG-Net's "precomputed" ablation is `"knn"` with the 2D
@@ -36,7 +36,7 @@ from keras import ops
 
 from tfpose.layers import knn
 
-GRAPHS = ("knn", "random", "full", "static")
+NEIGHBOURHOODS = ("knn", "random", "full", "static")
 WEIGHTINGS = ("fc", "eg", "none")
 _MASKED = -1e9
 
@@ -132,8 +132,8 @@ class DynamicGraphConv(keras.layers.Layer):
     def __init__(self, filters, k=3, graph="knn", weighting="fc", adjacency=None,
                  use_bias=True, kernel_regularizer=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if graph not in GRAPHS:
-            raise ValueError(f"Unknown graph {graph!r}; expected one of {GRAPHS}.")
+        if graph not in NEIGHBOURHOODS:
+            raise ValueError(f"Unknown graph {graph!r}; expected one of {NEIGHBOURHOODS}.")
         if weighting not in WEIGHTINGS:
             raise ValueError(f"Unknown weighting {weighting!r}; expected one of {WEIGHTINGS}.")
         if int(k) < 1:

@@ -10,9 +10,11 @@ from tfpose.layers import (
     GraphResidualModule,
     SpatialNonLocal,
 )
+from tfpose.layers.dynamic_graph import WEIGHTINGS
 
-GRAPHS = ("dynamic", "precomputed", "fixed", "symmetry", "full", "random")
-WEIGHTINGS = ("fc", "eg", "none")
+# The model's graph variants (Table VII rows), which `DGNet` maps onto the
+# neighbourhoods its layers know (`dynamic_graph.NEIGHBOURHOODS`).
+GRAPH_VARIANTS = ("dynamic", "precomputed", "fixed", "symmetry", "full", "random")
 SPATIAL_KINDS = ("fsg", "dsg")
 TEMPORAL_KINDS = ("ftg", "dtg")
 NETWORK_OUTPUT = "network"
@@ -58,7 +60,7 @@ class DGNet(keras.Model):
     (`GraphResidualModule`). With `multi_level=True` the model outputs a
     dict: `"network"` and `"block_1"` ... `"block_<n>"`, all `[B, T, J, 3]`,
     for the multi-level supervision `L = L_network + lambda * sum L_block`
-    (Eq. 15-17, `lambda = 0.1`); `inference_model()` keeps only the
+    (Eq. 15-17, `lambda` = `BLOCK_LOSS_WEIGHT`); `inference_model()` keeps only the
     network-level head, as the paper's deployed model (2.39M vs 2.69M
     parameters with the block heads in the paper's count).
 
@@ -107,6 +109,11 @@ class DGNet(keras.Model):
 
     # How it lifts whole sequences (`tfpose.inference.protocols`).
     SEQUENCE_PROTOCOL = "center"
+    # Its paper's training loss (Eq. 15-17): the squared joint error alone
+    # (`tfpose.losses.MotionLoss` arguments) on every head, the block-level
+    # heads weighted lambda.
+    LOSS = {"weight": 0.0}
+    BLOCK_LOSS_WEIGHT = 0.1
 
     def __init__(
         self,
@@ -129,8 +136,8 @@ class DGNet(keras.Model):
         seed=None,
         **kwargs,
     ):
-        if graph not in GRAPHS:
-            raise ValueError(f"Unknown graph {graph!r}; expected one of {GRAPHS}.")
+        if graph not in GRAPH_VARIANTS:
+            raise ValueError(f"Unknown graph {graph!r}; expected one of {GRAPH_VARIANTS}.")
         if weighting not in WEIGHTINGS:
             raise ValueError(f"Unknown weighting {weighting!r}; expected one of {WEIGHTINGS}.")
         spatial_unit = tuple(spatial_unit)

@@ -48,6 +48,9 @@ class TCN(keras.Model):
 
     # How it lifts whole sequences (`tfpose.inference.protocols`).
     SEQUENCE_PROTOCOL = "convolutional"
+    # Its paper's training loss as `tfpose.losses.MotionLoss` arguments:
+    # MPJPE, no motion term.
+    LOSS = {"weight": 0.0, "position": "mpjpe"}
 
     def __init__(self, filter_widths=(3, 3, 3, 3, 3), channels=1024, num_frames="receptive_field",
                  dropout=0.25, weight_decay=0.0, momentum=0.9,

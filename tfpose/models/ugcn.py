@@ -67,6 +67,9 @@ class UGCN(keras.Model):
 
     # How it lifts whole sequences (`tfpose.inference.protocols`).
     SEQUENCE_PROTOCOL = "average"
+    # Its paper's training loss as `tfpose.losses.MotionLoss` arguments:
+    # none, since MotionLoss's defaults are UGCN's Eq. 6 (lambda = 1).
+    LOSS = {}
 
     def __init__(
         self,

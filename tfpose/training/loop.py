@@ -21,6 +21,28 @@ import tensorflow as tf
 
 from tfpose.training import backup, checkpoints
 
+LOOPS = ("auto", "fit", "custom")
+
+
+def choose_loop(loop, strategy_name, backup_every_steps=0):
+    """`"fit"` (Keras `model.fit`) or `"custom"` (this module's `train`) for a run.
+
+    `auto` takes `model.fit` where it works, and the custom loop under
+    `multi_worker` (Keras 3's `fit` fails there) or with mid-epoch backups
+    (`fit` resumes only at epoch starts).
+    """
+    if loop not in LOOPS:
+        raise ValueError(f"Unknown training loop {loop!r}; expected one of {LOOPS}.")
+    if loop == "auto":
+        return "custom" if strategy_name == "multi_worker" or backup_every_steps else "fit"
+    if loop == "fit" and strategy_name == "multi_worker":
+        raise ValueError("Keras 3's model.fit fails under MultiWorkerMirroredStrategy "
+                         "(keras-team/keras#20585): use --training_loop=custom or auto.")
+    if loop == "fit" and backup_every_steps:
+        raise ValueError("model.fit resumes only at epoch starts: --backup_every_steps needs "
+                         "--training_loop=custom or auto.")
+    return loop
+
 
 def _check_same_start(strategy, step):
     """Raises on every worker unless all resume from the same step."""

@@ -8,7 +8,7 @@ import tensorflow as tf
 from tfpose import fileio, losses, metrics
 from tfpose.data import pipeline
 from tfpose.inference import evaluation, protocols
-from tfpose.models import MODELS, inference_model
+from tfpose.models import MODELS, inference_model, loss_arguments
 from tfpose.training import backup, checkpoints
 from tfpose.training import loop as tfpose_loop
 
@@ -26,22 +26,28 @@ def output_names(model):
     return sorted(output) if isinstance(output, dict) else None
 
 
-def build_model(name, model_kwargs, loss_kwargs, learning_rate, head_weight=0.1):
-    """A compiled model: Adam, `MotionLoss`, MPJPE / P-MPJPE / MPJVE metrics
-    (see `compile_model`)."""
+def build_model(name, model_kwargs, loss_kwargs, learning_rate, head_weight=None):
+    """A compiled `MODELS[name](**model_kwargs)`: Adam, `MotionLoss`, MPJPE /
+    P-MPJPE / MPJVE metrics (see `compile_model`)."""
     if name not in MODELS:
         raise ValueError(f"Unknown model {name!r}; expected one of {sorted(MODELS)}.")
     return compile_model(MODELS[name](**model_kwargs), loss_kwargs, learning_rate, head_weight)
 
 
-def compile_model(model, loss_kwargs, learning_rate, head_weight=0.1):
+def compile_model(model, loss_kwargs, learning_rate, head_weight=None):
     """Compiles `model` with a new Adam, `MotionLoss` and pose metrics.
 
-    A model with several outputs (DG-Net's multi-level supervision) gets
-    the same loss on each, weighted 1 for `"network"` and `head_weight`
-    (DG-Net's lambda) for the others, and metrics on `"network"` only.
+    The loss is the model's paper's (`tfpose.models.loss_arguments`), with
+    the `MotionLoss` arguments in `loss_kwargs` (a dict or `None`) in place
+    of its own. A model with several outputs (DG-Net's multi-level
+    supervision) gets the same loss on each, weighted 1 for `"network"` and
+    `head_weight` (DG-Net's lambda; `None`: the model's
+    `BLOCK_LOSS_WEIGHT`) for the others, and metrics on `"network"` only.
     """
+    loss_kwargs = loss_arguments(model, loss_kwargs)
     names = output_names(model)
+    if names is not None and head_weight is None:
+        head_weight = model.BLOCK_LOSS_WEIGHT
     loss = losses.MotionLoss(**loss_kwargs)
     if names is None:
         kinds = ("mpjpe", "p_mpjpe", "mpjve")
@@ -103,11 +109,6 @@ def save_model(model, path):
         model.save(temporary)
 
 
-def takes_intrinsics(model_kwargs):
-    """Whether a model built from `model_kwargs` has a camera-intrinsics input."""
-    return bool(model_kwargs.get("balanced", False))
-
-
 def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, stride, seed,
                    flip, noise_std, steps_per_epoch=0, validation_steps=0, intrinsics=False,
                    cameras=None, body_scale=0.0, bone_scale=0.0):
@@ -157,29 +158,6 @@ def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, st
         if validation_steps:
             val_ds = val_ds.take(validation_steps)
     return make_train, val_ds, steps
-
-
-LOOPS = ("auto", "fit", "custom")
-
-
-def choose_loop(loop, strategy_name, backup_every_steps=0):
-    """`"fit"` or `"custom"` (`tfpose.training.loop`) for a run.
-
-    `auto` takes `model.fit` where it works, and the custom loop under
-    `multi_worker` (Keras 3's `fit` fails there) or with mid-epoch backups
-    (`fit` resumes only at epoch starts).
-    """
-    if loop not in LOOPS:
-        raise ValueError(f"Unknown training loop {loop!r}; expected one of {LOOPS}.")
-    if loop == "auto":
-        return "custom" if strategy_name == "multi_worker" or backup_every_steps else "fit"
-    if loop == "fit" and strategy_name == "multi_worker":
-        raise ValueError("Keras 3's model.fit fails under MultiWorkerMirroredStrategy "
-                         "(keras-team/keras#20585): use --training_loop=custom or auto.")
-    if loop == "fit" and backup_every_steps:
-        raise ValueError("model.fit resumes only at epoch starts: --backup_every_steps needs "
-                         "--training_loop=custom or auto.")
-    return loop
 
 
 def train(model, make_train, val_ds, *, strategy, loop, model_dir, write_dir, epochs,

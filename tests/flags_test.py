@@ -1,0 +1,89 @@
+"""Flags override the models' own defaults and leave them alone when unset."""
+
+import pathlib
+
+import pytest
+
+from tfpose import flags as tfpose_flags
+from tfpose.models import MODELS
+from tfpose.training import runner
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+# The papers' losses: UGCN's motion loss (Eq. 6, lambda = 1) with the
+# squared-error position term, DG-Net's squared error alone, VideoPose3D's MPJPE.
+PAPER_LOSSES = {"ugcn": (1.0, "mse"), "dgnet": (0.0, "mse"), "tcn": (0.0, "mpjpe")}
+
+
+def _parse(flag_values, *args):
+    flag_values.unparse_flags()
+    flag_values(["train.py", *args])
+
+
+def _config(model):
+    return {k: v for k, v in model.get_config().items() if k != "name"}
+
+
+def _loss(model):
+    loss = model.loss["network"] if isinstance(model.loss, dict) else model.loss
+    return loss.weight, loss.position
+
+
+def test_every_model_has_its_flags():
+    assert set(tfpose_flags.MODEL_FLAGS) == set(MODELS)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_unset_flags_build_the_plain_constructor(name, flag_values):
+    _parse(flag_values, f"--model={name}")
+    assert tfpose_flags.model_kwargs(flag_values) == {}
+    built = runner.build_model(name, tfpose_flags.model_kwargs(flag_values),
+                               tfpose_flags.loss_kwargs(flag_values), 1e-3,
+                               flag_values.dgnet_block_weight)
+    plain = runner.compile_model(MODELS[name](), None, 1e-3)
+    assert _config(built) == _config(plain)
+    assert built.count_params() == plain.count_params()
+    assert _loss(built) == _loss(plain) == PAPER_LOSSES[name]
+    if name == "dgnet":
+        assert set(built.get_compile_config()["loss_weights"].values()) == {1.0, 0.1}
+    flag_values.unparse_flags()
+
+
+def test_given_flags_override(flag_values):
+    _parse(flag_values, "--model=tcn", "--tcn_filter_widths=3,3", "--tcn_channels=16",
+           "--dropout=0.1", "--weight_decay=1e-4", "--motion_weight=0.5")
+    model = runner.build_model("tcn", tfpose_flags.model_kwargs(flag_values),
+                               tfpose_flags.loss_kwargs(flag_values), 1e-3)
+    assert (model.filter_widths, model.channels, model.num_frames) == ((3, 3), 16, 9)
+    assert (model.dropout, model.weight_decay) == (0.1, 1e-4)
+    assert _loss(model) == (0.5, "mpjpe")  # the weight given, TCN's own position term
+    flag_values.unparse_flags()
+
+
+def test_flagfile_reads_back_the_same_model(flag_values, tmp_path):
+    _parse(flag_values, "--model=dgnet", "--dgnet_channels=8", "--dgnet_blocks=1",
+           "--nodgnet_non_local")
+    kwargs, loss = tfpose_flags.model_kwargs(flag_values), tfpose_flags.loss_kwargs(flag_values)
+    path = tmp_path / "flags.cfg"
+    tfpose_flags.write_flagfile(str(path), flag_values=flag_values)
+    lines = path.read_text().splitlines()
+    assert "--nodgnet_non_local" in lines
+    assert not [line for line in lines if line.startswith(("--dropout", "--num_frames",
+                                                           "--motion_weight"))]
+    _parse(flag_values, f"--flagfile={path}")
+    assert tfpose_flags.model_kwargs(flag_values) == kwargs == dict(
+        channels=8, num_blocks=1, non_local=False)
+    assert tfpose_flags.loss_kwargs(flag_values) == loss
+    flag_values.unparse_flags()
+
+
+@pytest.mark.parametrize("name", ["ugcn", "dgnet"])
+def test_released_flagfiles_still_build_their_model(name, flag_values):
+    # Written when every flag had a value: each model setting is explicit.
+    _parse(flag_values, f"--flagfile={REPO / 'exported' / name / '1' / 'flags.cfg'}")
+    assert flag_values.model == name
+    built = MODELS[name](**tfpose_flags.model_kwargs(flag_values))
+    assert _config(built) == _config(MODELS[name]())
+    weight, position = PAPER_LOSSES[name]
+    assert tfpose_flags.loss_kwargs(flag_values) == dict(
+        weight=weight, intervals=[8, 12, 16, 24], operator="cross", position=position)
+    flag_values.unparse_flags()
