@@ -92,8 +92,8 @@ class TCN(keras.Model):
         self.drop = keras.layers.Dropout(dropout, name="dropout")
         # float32 under mixed precision too: the loss and metrics see float32.
         # Starts at zero output (every joint at the root), like UGCN's and
-        # DG-Net's regressors: a random one starts metres off (1.6 m MPJPE
-        # after a first HDM05 epoch) and early epochs go into undoing that.
+        # DG-Net's regressors: a random one starts metres off, and early
+        # epochs go into undoing that.
         self.shrink = keras.layers.Conv1D(3 * num_joints, 1, kernel_regularizer=regularizer,
                                           kernel_initializer="zeros", dtype="float32",
                                           name="shrink")

@@ -55,8 +55,8 @@ class UGCN(keras.Model):
         weight_decay: L2 weight decay on convolution kernels; the penalty
             `weight_decay / 2 * |w|^2` has the gradient `weight_decay * w`
             of the paper's (PyTorch Adam) weight decay.
-        num_joints: joints of the skeleton `parents` (H36M by default).
-        parents: joint tree of the input layout.
+        parents: joint tree of the input layout (H36M by default); its
+            length is the number of joints `J`.
         batch_norm: batch normalisation in every block (the paper's);
             `False` is the form `inference_model()` folds a trained model
             into.
