@@ -39,7 +39,7 @@ setuptools.setup(
         # exported models' serving contract (the server cannot run here).
         # ONNX export (tfpose.export.onnx) and its runtime.
         "onnx": ["tf2onnx>=1.17", "onnxruntime>=1.20"],
-        "test": ["pytest>=8", "tensorflow-serving-api>=2.21,<2.22", "tf2onnx>=1.17",
-                 "onnxruntime>=1.20", "ruff>=0.8"],
+        "test": ["pytest>=8", "pytest-xdist>=3.6", "tensorflow-serving-api>=2.21,<2.22",
+                 "tf2onnx>=1.17", "onnxruntime>=1.20", "ruff>=0.8"],
     },
 )
