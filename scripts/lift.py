@@ -45,7 +45,11 @@ ends the stream there (the frames before it are still written) and exits
 with status 1. Behind a 2D detector:
 
     my_detector --jsonl video.mp4 | python scripts/lift.py --stream --input=- \
-        --model=exported/ugcn/1/stream.tflite --layout=coco --width=1280 --height=720
+        --model=exported/ugcn/2/stream.tflite --layout=coco --width=1280 --height=720
+
+(`stream.tflite` comes with exports made by today's `scripts/export.py`;
+`exported/ugcn/1` predates it, and `--model=exported/ugcn/1` streams
+through its SavedModel.)
 """
 
 import os
