@@ -47,9 +47,9 @@ with status 1. Behind a 2D detector:
     my_detector --jsonl video.mp4 | python scripts/lift.py --stream --input=- \
         --model=exported/ugcn/2/stream.tflite --layout=coco --width=1280 --height=720
 
-(`stream.tflite` comes with exports made by today's `scripts/export.py`;
-`exported/ugcn/1` predates it, and `--model=exported/ugcn/1` streams
-through its SavedModel.)
+(`stream.tflite` and the SavedModel's `stream` signature come with exports
+made by today's `scripts/export.py`; `exported/ugcn/1` predates both, so
+stream from a newer export or a `.keras` model.)
 """
 
 import os
