@@ -102,7 +102,8 @@ def main(argv):
             keras.mixed_precision.set_global_policy("float32")
             model = keras.models.load_model(final)
         summary = runner.evaluate_model(model, test, model.num_frames, FLAGS.eval_step,
-                                        FLAGS.eval_flip, protocol=FLAGS.eval_protocol)
+                                        FLAGS.eval_flip, protocol=FLAGS.eval_protocol,
+                                        lookahead=FLAGS.lookahead)
         fileio.write_json(os.path.join(write_dir.path, "metrics.json"), summary)
         average = summary["average"]
         print(f"\nTest split, whole sequences (mm):\n{evaluation.format_table(summary)}\n"

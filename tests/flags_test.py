@@ -87,3 +87,16 @@ def test_released_flagfiles_still_build_their_model(name, flag_values):
     assert tfpose_flags.loss_kwargs(flag_values) == dict(
         weight=weight, intervals=[8, 12, 16, 24], operator="cross", position=position)
     flag_values.unparse_flags()
+
+
+def test_stream_weight_trains_the_frame_the_causal_protocol_reads(flag_values):
+    _parse(flag_values, "--model=ugcn", "--stream_weight=1.5", "--lookahead=8")
+    assert tfpose_flags.loss_kwargs(flag_values) == {"stream_weight": 1.5, "lookahead": 8}
+    _parse(flag_values, "--model=ugcn", "--lookahead=8")  # unset: no weighting at all
+    assert tfpose_flags.loss_kwargs(flag_values) == {}
+    _parse(flag_values, "--model=tcn", "--tcn_filter_widths=3,3", "--tcn_channels=8",
+           "--stream_weight=1")
+    with pytest.raises(ValueError, match="receptive field"):
+        runner.build_model("tcn", tfpose_flags.model_kwargs(flag_values),
+                           tfpose_flags.loss_kwargs(flag_values), 1e-3)
+    flag_values.unparse_flags()

@@ -125,3 +125,62 @@ def test_errors():
         losses.MotionLoss(position="l1")
     with pytest.raises(ValueError, match=">= 1"):
         losses.MotionLoss(intervals=(0, 4))
+
+
+@pytest.mark.parametrize("position", ["mse", "mpjpe"])
+@pytest.mark.parametrize("lookahead", [0, 3])
+def test_stream_weight_matches_numpy(position, lookahead):
+    rng = np.random.default_rng(5)
+    y_true = rng.normal(scale=0.3, size=(3, 12, 5, 3))
+    y_true[:, :, 0] = 0.0
+    y_pred = y_true + rng.normal(scale=0.1, size=y_true.shape)
+    weight = 2.5
+    loss = losses.MotionLoss(weight=0.7, intervals=(2, 5), operator="cross", position=position,
+                             stream_weight=weight, lookahead=lookahead)
+    expected = []
+    for s, g in zip(y_pred, y_true):
+        if position == "mse":
+            per_frame = [np.mean([np.sum((s[t, j] - g[t, j]) ** 2) for j in range(5)])
+                         for t in range(12)]
+        else:  # root-relative Euclidean error; the root is exactly zero in both
+            per_frame = [np.mean([np.linalg.norm((s[t, j] - s[t, 0]) - g[t, j])
+                                  for j in range(5)]) for t in range(12)]
+        read = per_frame[12 - 1 - lookahead]
+        position_term = (np.mean(per_frame) + weight * read) / (1 + weight)
+        expected.append(position_term + 0.7 * eq4(s, g, (2, 5), "cross") / (12 * 5))
+    got = float(loss(y_true.astype(np.float32), y_pred.astype(np.float32)))
+    assert got == pytest.approx(np.mean(expected), rel=1e-5)
+    # The gradient reaches the read frame more than any other.
+    pred = tf.Variable(y_pred.astype(np.float32))
+    with tf.GradientTape() as tape:
+        value = losses.MotionLoss(weight=0.0, position=position, stream_weight=weight,
+                                  lookahead=lookahead)(y_true.astype(np.float32), pred)
+    per_frame_grad = np.abs(tape.gradient(value, pred).numpy()).sum(axis=(0, 2, 3))
+    assert np.argmax(per_frame_grad) == 12 - 1 - lookahead
+    revived = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert revived.get_config() == loss.get_config()
+
+
+def test_stream_weight_zero_is_the_plain_loss():
+    rng = np.random.default_rng(6)
+    y_true = rng.normal(size=(2, 10, 4, 3)).astype(np.float32)
+    y_pred = rng.normal(size=(2, 10, 4, 3)).astype(np.float32)
+    for position in ("mse", "mpjpe"):
+        plain = losses.MotionLoss(position=position)
+        off = losses.MotionLoss(position=position, stream_weight=0.0, lookahead=4)
+        assert float(off(y_true, y_pred)) == float(plain(y_true, y_pred))
+
+
+def test_stream_weight_with_dynamic_frames_and_errors():
+    loss = losses.MotionLoss(weight=0.0, stream_weight=1.0, lookahead=2)
+    fn = tf.function(lambda a, b: loss(a, b),
+                     input_signature=[tf.TensorSpec([None, None, 4, 3])] * 2)
+    y = np.zeros((2, 6, 4, 3), np.float32)
+    error = y.copy()
+    error[:, 3] = 1.0  # only position T - 1 - 2 is wrong, by sqrt(3) per joint
+    # (mean over frames 3/6 + 1 * 3) / 2
+    assert float(fn(y, error)) == pytest.approx((3.0 / 6 + 3.0) / 2)
+    with pytest.raises(ValueError, match="lookahead=6"):
+        losses.MotionLoss(stream_weight=1.0, lookahead=6)(y, y)
+    with pytest.raises(ValueError, match=">= 0"):
+        losses.MotionLoss(stream_weight=-1.0)

@@ -201,6 +201,11 @@ def define_model_flags():
            enum_values=OPERATORS)
     define("enum", "position_loss", "Position term: squared joint error (Eq. 5) or MPJPE",
            enum_values=POSITION_LOSSES)
+    define("float", "stream_weight", "Training for live use: extra weight w of the window "
+           "frame that the causal protocol reads (position T - 1 - --lookahead); w = 1 makes "
+           "it count as much as the whole window. 0 = every frame equal, as the papers "
+           "train. Needs a model that outputs every window frame (ugcn, dgnet)",
+           lower_bound=0.0)
 
 
 # The flag that sets each constructor argument of each model (`MODELS`).
@@ -227,7 +232,8 @@ MODEL_FLAGS = {
 }
 # The flag that sets each `tfpose.losses.MotionLoss` argument.
 LOSS_FLAGS = {"weight": "motion_weight", "intervals": "motion_intervals",
-              "operator": "motion_operator", "position": "position_loss"}
+              "operator": "motion_operator", "position": "position_loss",
+              "stream_weight": "stream_weight"}
 _INTEGER_LISTS = ("ugcn_down_channels", "tcn_filter_widths", "motion_intervals")
 
 
@@ -370,7 +376,11 @@ def loss_kwargs(flag_values=flags.FLAGS):
     (`tfpose.models.loss_arguments`) with the loss flags given in place."""
     from tfpose.models import MODELS, loss_arguments
 
-    return loss_arguments(MODELS[flag_values.model], _given(flag_values, LOSS_FLAGS))
+    given = _given(flag_values, LOSS_FLAGS)
+    if given.get("stream_weight") and "lookahead" in flag_values:
+        # The frame trained for is the one the causal protocol reads.
+        given["lookahead"] = flag_values.lookahead
+    return loss_arguments(MODELS[flag_values.model], given)
 
 
 def write_flagfile(path, modules=("tfpose.flags",), flag_values=flags.FLAGS):

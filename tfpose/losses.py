@@ -89,6 +89,26 @@ def position_mse(y_true, y_pred):
     return ops.mean(ops.reshape(squared, (ops.shape(squared)[0], -1)), axis=1)
 
 
+def _per_frame_position(y_true, y_pred, position):
+    """`[B, T]`: the position error of each frame, averaged over joints."""
+    if position == "mse":
+        return ops.mean(ops.sum(ops.square(y_pred - y_true), axis=-1), axis=-1)
+    return metrics.mpjpe_per_frame(y_true, y_pred)
+
+
+def stream_weighted(per_frame, weight, lookahead):
+    """`(mean_t e_t + weight * e_read) / (1 + weight)` per example, where
+    `e_read` is the error at position `T - 1 - lookahead`: the frame that
+    the causal protocol reads from each window. `per_frame`: `[B, T]`."""
+    frames = ops.shape(per_frame)[1]
+    if isinstance(frames, int) and lookahead >= frames:
+        raise ValueError(
+            f"The stream-weighted loss reads window position T - 1 - lookahead, but "
+            f"lookahead={lookahead} is not less than the {frames} output frames.")
+    read = ops.take(per_frame, frames - 1 - lookahead, axis=1)
+    return (ops.mean(per_frame, axis=1) + weight * read) / (1.0 + weight)
+
+
 @keras.saving.register_keras_serializable(package="tfpose")
 class MotionLoss(keras.losses.Loss):
     """`L = (L_p + weight * L_m) / (T * J)` per example (Eq. 6).
@@ -112,6 +132,13 @@ class MotionLoss(keras.losses.Loss):
         position: `"mse"` (Eq. 5: squared joint error) or `"mpjpe"`
             (Euclidean joint error, VideoPose3D's loss), both averaged
             over frames and joints.
+        stream_weight: extra weight `w` of the window frame that the
+            causal protocol reads (position `T - 1 - lookahead`; see
+            docs/MODELS.md, "Causal protocol"): the position term becomes
+            `(mean_t e_t + w * e_read) / (1 + w)`, so `w = 1` makes that
+            frame count as much as the whole window. 0 (the default)
+            leaves every frame equal, as the papers train.
+        lookahead: `L` of that causal protocol (frames of future context).
         reduction, name, dtype: as for any `keras.losses.Loss`.
     """
 
@@ -121,6 +148,8 @@ class MotionLoss(keras.losses.Loss):
         intervals=(8, 12, 16, 24),
         operator="cross",
         position="mse",
+        stream_weight=0.0,
+        lookahead=0,
         reduction="sum_over_batch_size",
         name="motion_loss",
         dtype=None,
@@ -134,13 +163,23 @@ class MotionLoss(keras.losses.Loss):
             )
         if any(int(t) < 1 for t in intervals):
             raise ValueError(f"Motion intervals must be >= 1, got {list(intervals)}.")
+        if stream_weight < 0 or lookahead < 0:
+            raise ValueError(f"stream_weight and lookahead must be >= 0, got "
+                             f"{stream_weight} and {lookahead}.")
         self.weight = float(weight)
+        self.stream_weight = float(stream_weight)
+        self.lookahead = int(lookahead)
         self.intervals = tuple(int(t) for t in intervals)
         self.operator = operator
         self.position = position
 
     def call(self, y_true, y_pred):
-        if self.position == "mse":
+        if self.stream_weight:
+            y_true = ops.convert_to_tensor(y_true)
+            y_pred = ops.convert_to_tensor(y_pred, dtype=y_true.dtype)
+            loss = stream_weighted(_per_frame_position(y_true, y_pred, self.position),
+                                   self.stream_weight, self.lookahead)
+        elif self.position == "mse":
             loss = position_mse(y_true, y_pred)
         else:
             loss = metrics.mpjpe_per_example(y_true, y_pred)
@@ -155,5 +194,7 @@ class MotionLoss(keras.losses.Loss):
             "intervals": list(self.intervals),
             "operator": self.operator,
             "position": self.position,
+            "stream_weight": self.stream_weight,
+            "lookahead": self.lookahead,
         })
         return config

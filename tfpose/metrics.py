@@ -219,6 +219,13 @@ def _flatten_frames(x):
     return ops.reshape(x, (shape[0], -1, shape[-2], shape[-1]))
 
 
+def mpjpe_per_frame(y_true, y_pred):
+    """MPJPE of each frame `[B, T, J, 3] -> [B, T]`, root-relative."""
+    y_true = _root_relative(ops.convert_to_tensor(y_true))
+    y_pred = _root_relative(ops.convert_to_tensor(y_pred))
+    return ops.mean(_safe_norm(y_pred - y_true), axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="tfpose")
 def mpjpe_per_example(y_true, y_pred):
     """MPJPE of each example `[B, ..., J, 3] -> [B]`, root-relative."""

@@ -2,15 +2,12 @@
 
 import json
 import os
-import pathlib
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
-TINY = REPO / "tests" / "configs" / "ugcn_tiny.cfg"
+from script_runs import REPO, TINY, train
 
 
 def _run(args, **kwargs):
@@ -113,6 +110,35 @@ def test_train_then_evaluate(tiny_run, tmp_path):
     result = _run(["scripts/export.py", f"--run_dir={run}", f"--export_dir={export}"])
     assert result.returncode != 0 and "exists" in result.stderr
     # That the recorded flags repeat the run: train_distributed_test.py.
+
+
+def test_fine_tune_for_live_use(tiny_run, tmp_path):
+    # The stream-weighted loss reaches the saved model (so a resumed or
+    # further fine-tuned run keeps it), and the run's closing evaluation
+    # uses the causal protocol with the run's lookahead, as evaluate.py does.
+    run = tmp_path / "live"
+    result = train(run, f"--init_from={tiny_run / 'model.keras'}", "--stream_weight=2",
+                   "--eval_protocol=causal", "--lookahead=3", "--epochs=1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    flags_cfg = (run / "flags.cfg").read_text().splitlines()
+    assert "--stream_weight=2.0" in flags_cfg and "--lookahead=3" in flags_cfg
+    import keras
+
+    import tfpose.models  # noqa: F401  (registers the loss)
+
+    loss = keras.models.load_model(run / "model.keras").loss
+    assert (loss.stream_weight, loss.lookahead) == (2.0, 3)
+    metrics = json.loads((run / "metrics.json").read_text())
+    result = _run(["scripts/evaluate.py", f"--flagfile={run / 'flags.cfg'}",
+                   f"--output_json={tmp_path / 'causal.json'}"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    causal = json.loads((tmp_path / "causal.json").read_text())
+    assert causal["average"]["mpjpe"] == pytest.approx(metrics["average"]["mpjpe"], rel=1e-5)
+    result = _run(["scripts/evaluate.py", f"--flagfile={run / 'flags.cfg'}",
+                   "--eval_protocol=model", f"--output_json={tmp_path / 'offline.json'}"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    offline = json.loads((tmp_path / "offline.json").read_text())
+    assert offline["average"]["mpjpe"] != pytest.approx(metrics["average"]["mpjpe"], rel=1e-4)
 
 
 def test_bad_flags_fail_clearly(tmp_path):

@@ -45,6 +45,12 @@ def compile_model(model, loss_kwargs, learning_rate, head_weight=None):
     `BLOCK_LOSS_WEIGHT`) for the others, and metrics on `"network"` only.
     """
     loss_kwargs = loss_arguments(model, loss_kwargs)
+    if loss_kwargs.get("stream_weight") and hasattr(model, "receptive_field"):
+        raise ValueError(
+            f"stream_weight trains the window frame that the causal protocol reads, but "
+            f"{type(model).__name__} predicts each frame from the centre of its receptive "
+            f"field, not from a window position; use a model that outputs every window "
+            f"frame (UGCN, DG-Net).")
     names = output_names(model)
     if names is not None and head_weight is None:
         head_weight = model.BLOCK_LOSS_WEIGHT
