@@ -76,16 +76,41 @@ def test_flagfile_reads_back_the_same_model(flag_values, tmp_path):
     flag_values.unparse_flags()
 
 
-@pytest.mark.parametrize("name", ["ugcn", "dgnet"])
-def test_released_flagfiles_still_build_their_model(name, flag_values):
-    # Written when every flag had a value: each model setting is explicit.
-    _parse(flag_values, f"--flagfile={REPO / 'exported' / name / '1' / 'flags.cfg'}")
+RELEASED_FLAGFILES = sorted((REPO / "exported").glob("*/*/flags.cfg"))
+
+
+@pytest.mark.parametrize("path", RELEASED_FLAGFILES,
+                         ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+def test_released_flagfiles_still_build_their_model(path, flag_values):
+    # Written when every flag had a value: each model setting is explicit,
+    # every other model's too, at its default, which raises no warning.
+    name = path.parent.parent.name
+    _parse(flag_values, f"--flagfile={path}")
     assert flag_values.model == name
+    assert tfpose_flags.ignored_model_flags(flag_values) == {}
     built = MODELS[name](**tfpose_flags.model_kwargs(flag_values))
     assert _config(built) == _config(MODELS[name]())
     weight, position = PAPER_LOSSES[name]
     assert tfpose_flags.loss_kwargs(flag_values) == dict(
         weight=weight, intervals=[8, 12, 16, 24], operator="cross", position=position)
+    flag_values.unparse_flags()
+
+
+def test_other_models_flags_are_named_as_ignored(flag_values, caplog):
+    _parse(flag_values, "--model=ugcn", "--dgnet_blocks=3", "--tcn_filter_widths=3,3",
+           "--tcn_channels=1024", "--dropout=0.2", "--ugcn_num_pairs=2")
+    # Shared flags (dropout) and a value equal to its model's default
+    # (TCN's 1024 channels) are not reported.
+    assert tfpose_flags.ignored_model_flags(flag_values) == {
+        "dgnet_blocks": 3, "tcn_filter_widths": [3, 3]}
+    with caplog.at_level("WARNING"):
+        kwargs = tfpose_flags.model_kwargs(flag_values)
+    assert kwargs == {"num_pairs": 2, "dropout": 0.2}
+    assert "--model=ugcn ignores --dgnet_blocks=3, --tcn_filter_widths=3,3:" in caplog.text
+    _parse(flag_values, "--model=dgnet", "--dgnet_blocks=3", "--temporal_kernel=5")
+    assert tfpose_flags.ignored_model_flags(flag_values) == {}  # 5: UGCN's own
+    _parse(flag_values, "--model=dgnet", "--temporal_kernel=3")
+    assert tfpose_flags.ignored_model_flags(flag_values) == {"temporal_kernel": 3}
     flag_values.unparse_flags()
 
 

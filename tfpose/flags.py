@@ -363,11 +363,50 @@ def _given(flag_values, table):
     return given
 
 
+def _text(value):
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def ignored_model_flags(flag_values=flags.FLAGS):
+    """`{flag: value}` of the other models' flags that were given a value
+    their own models would not take by default: the chosen model ignores
+    them, which is most likely a mistake (`--model=ugcn --dgnet_blocks=3`).
+    Values equal to the owner's default are left out, so the flags.cfg of
+    older runs, which lists every model's flag, stays quiet."""
+    from tfpose.models import MODELS
+
+    own = set(MODEL_FLAGS[flag_values.model].values())
+    ignored = {}
+    for model, table in MODEL_FLAGS.items():
+        if model == flag_values.model:
+            continue
+        defaults = _defaults(MODELS[model].__init__)
+        for argument, name in table.items():
+            value = _given(flag_values, {argument: name}).get(argument)
+            if name in own or value is None:
+                continue
+            default = defaults[argument]
+            if isinstance(default, (tuple, list)):
+                default = list(default)
+            if value != default:
+                ignored[name] = value
+    return ignored
+
+
 def model_kwargs(flag_values=flags.FLAGS):
     """Constructor arguments of the chosen model: the model flags given, so
-    that `MODELS[name](**model_kwargs())` with no flags is `MODELS[name]()`."""
+    that `MODELS[name](**model_kwargs())` with no flags is `MODELS[name]()`.
+    Logs a warning naming the other models' flags that it ignores
+    (`ignored_model_flags`)."""
+    from absl import logging
+
     if flag_values.model not in MODEL_FLAGS:
         raise ValueError(f"No flags for model {flag_values.model!r}.")
+    ignored = ignored_model_flags(flag_values)
+    if ignored:
+        given = ", ".join(f"--{name}={_text(value)}" for name, value in sorted(ignored.items()))
+        logging.warning("--model=%s ignores %s: these flags set other models.",
+                        flag_values.model, given)
     return _given(flag_values, MODEL_FLAGS[flag_values.model])
 
 
