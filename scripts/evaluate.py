@@ -99,7 +99,7 @@ def main(argv):
     try:
         summary = runner.evaluate_model(model, sequences, FLAGS.num_frames, FLAGS.eval_step,
                                         FLAGS.eval_flip, protocol=FLAGS.eval_protocol,
-                                        lookahead=FLAGS.lookahead,
+                                        lookahead=FLAGS.lookahead, margin=FLAGS.eval_margin,
                                         camera_space=_CAMERA_SPACE.value,
                                         focal_scale=_FOCAL_SCALE.value)
     except ValueError as error:  # e.g. a lookahead beyond the model's window
@@ -111,6 +111,8 @@ def main(argv):
     if _CAMERA_SPACE.value:
         summary["focal_scale"] = _FOCAL_SCALE.value
     summary["step"] = FLAGS.eval_step
+    if protocol == "average":
+        summary["margin"] = FLAGS.eval_margin
     summary["split"] = _SPLIT.value
     summary["views_per_sequence"] = _VIEWS.value
     print(evaluation.format_table(summary, _keys()))

@@ -103,7 +103,7 @@ def main(argv):
             model = keras.models.load_model(final)
         summary = runner.evaluate_model(model, test, model.num_frames, FLAGS.eval_step,
                                         FLAGS.eval_flip, protocol=FLAGS.eval_protocol,
-                                        lookahead=FLAGS.lookahead)
+                                        lookahead=FLAGS.lookahead, margin=FLAGS.eval_margin)
         fileio.write_json(os.path.join(write_dir.path, "metrics.json"), summary)
         average = summary["average"]
         print(f"\nTest split, whole sequences (mm):\n{evaluation.format_table(summary)}\n"

@@ -324,6 +324,10 @@ def define_training_flags():
                       "model = the model's own "
                       "(UGCN average, DG-Net center, TCN convolutional); tiled = the fast mode, "
                       "windows every --eval_step frames keeping their central --eval_step.")
+    flags.DEFINE_integer("eval_margin", 0,
+                         "--eval_protocol=average: window positions at each end that are not "
+                         "read (the sequence is edge-padded so that every frame is covered); 0 = "
+                         "the paper's protocol, every position averaged.", lower_bound=0)
     flags.DEFINE_integer("lookahead", 0,
                          "--eval_protocol=causal: future frames each pose may see (0 = strictly "
                          "causal, live); less than the model's window (a TCN's receptive "

@@ -172,3 +172,63 @@ def test_causal_lookahead_must_be_inside_the_window(causal_models):
     with pytest.raises(ValueError, match="lookahead"):
         protocols.lift_sequences(model, np.zeros((1, 5, 17, 2), np.float32), num_frames=frames,
                                  protocol="causal", lookahead=-1)
+
+
+def _trimmed_reference(model, x, num_frames, step, margin):
+    """The average protocol with a margin, by hand: the paper's average
+    over the sequence edge-padded by `margin` frames on each side (and to
+    one window), each window counted at positions [margin, T - margin) only."""
+    length = len(x)
+    padded = np.concatenate([np.repeat(x[:1], margin, 0), x, np.repeat(x[-1:], margin, 0)])
+    padded = np.concatenate([padded, np.repeat(x[-1:], max(0, num_frames - len(padded)), 0)])
+    starts = list(range(0, len(padded) - num_frames + 1, step))
+    if starts[-1] != len(padded) - num_frames:
+        starts.append(len(padded) - num_frames)
+    total, count = np.zeros((len(padded), 17, 3)), np.zeros(len(padded))
+    for s in starts:
+        y = model(padded[s : s + num_frames][None], training=False).numpy()[0]
+        kept = slice(margin, num_frames - margin)
+        total[s + margin : s + num_frames - margin] += y[kept]
+        count[s + margin : s + num_frames - margin] += 1
+    out = total[margin : margin + length] / count[margin : margin + length, None, None]
+    out[:, 0] = 0.0
+    return out
+
+
+@pytest.mark.parametrize("length, margin, step", [(50, 3, 5), (7, 5, 5), (16, 4, 3), (33, 6, 4)])
+def test_average_with_a_margin_reads_window_centres_only(length, margin, step):
+    model = UGCN(num_frames=16, down_channels=(4, 4, 4, 8, 8, 8, 8, 8, 8), merge_channels=4)
+    for w in model.get_layer("regressor").weights:
+        w.assign(np.random.default_rng(1).normal(size=w.shape) * 0.1)
+    x = np.random.default_rng(5).normal(size=(length, 17, 2)).astype(np.float32)
+    got = protocols.SequenceLifter(model, 16, step=step, flip=False, batch_size=3,
+                                   margin=margin)(x)
+    np.testing.assert_allclose(got, _trimmed_reference(model, x, 16, step, margin), atol=1e-5)
+    in_graph = protocols.lift_sequences(model, np.stack([x, x[::-1]]), num_frames=16,
+                                        protocol="average", step=step, flip=False, margin=margin)
+    np.testing.assert_allclose(in_graph[0], got, atol=1e-5)
+    np.testing.assert_allclose(in_graph[1], _trimmed_reference(model, x[::-1], 16, step, margin),
+                               atol=1e-5)
+
+
+def test_a_margin_keeps_window_edges_out():
+    """A network that is exact inside its window and wrong at its ends:
+    the paper's average mixes the ends into every frame, a margin does not."""
+    frames, bad = 16, 3
+    edge = np.zeros((1, frames, 1, 1), np.float32)
+    edge[:, :bad], edge[:, frames - bad :] = 1.0, 1.0
+    inputs = keras.Input((frames, 17, 2))
+    depth = keras.layers.Lambda(lambda x: keras.ops.ones_like(x[..., :1]))(inputs)
+    outputs = keras.layers.Lambda(lambda t: keras.ops.concatenate(
+        [t[0] + t[1], t[2]], axis=-1))([inputs, keras.ops.convert_to_tensor(edge), depth])
+    model = keras.Model(inputs, outputs)
+    x = np.random.default_rng(6).normal(size=(40, 17, 2)).astype(np.float32)
+    exact = np.concatenate([x, np.ones_like(x[..., :1])], -1)
+    exact[:, 0] = 0.0
+    paper = protocols.SequenceLifter(model, frames, flip=False)(x)
+    assert np.abs(paper - exact).max() > 0.1
+    trimmed = protocols.SequenceLifter(model, frames, flip=False, margin=bad)(x)
+    np.testing.assert_allclose(trimmed, exact, atol=1e-6)
+    for margin, step in ((-1, 5), (8, 1), (6, 5)):  # 16 - 2 * 6 < 5: frames left out
+        with pytest.raises(ValueError, match="margin"):
+            protocols.SequenceLifter(model, frames, step=step, margin=margin)

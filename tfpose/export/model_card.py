@@ -101,7 +101,8 @@ def _metrics_table(metrics):
 
 def render(*, name, version, model, parameters, flag_values, num_frames, protocol, step, flip,
            with_intrinsics, metrics=None, metrics_command=None, tflite_files=None,
-           tflite_accuracy=None, keras_file=None, loss_kwargs=None, lookahead=0, stream=None):
+           tflite_accuracy=None, keras_file=None, loss_kwargs=None, lookahead=0, stream=None,
+           margin=0):
     """Markdown text of the card. `flag_values`: the run's resolved flags
     (`{name: value}`); `num_frames`: the frames of the `window` signature;
     `tflite_files`: `{file name: (quantisation, bytes)}`;
@@ -152,7 +153,8 @@ def render(*, name, version, model, parameters, flag_values, num_frames, protoco
         "- `poses_3d`: float32 `[B, T, 17, 3]`, metres, camera frame (x right, y down, z "
         "forward), relative to the hip (joint 0, always zero).",
         "",
-        f"Sequence protocol inside the graph: {protocol_text(protocol, step, flip, lookahead)}.",
+        "Sequence protocol inside the graph: "
+        f"{protocol_text(protocol, step, flip, lookahead, margin)}.",
         "",
         "## Signatures",
         "",
@@ -243,10 +245,12 @@ def render(*, name, version, model, parameters, flag_values, num_frames, protoco
     return "\n".join(lines)
 
 
-def protocol_text(protocol, step, flip, lookahead=0):
+def protocol_text(protocol, step, flip, lookahead=0, margin=0):
+    trimmed = (f" (each read at its central positions only, {margin} frames from either end "
+               "left out)") if margin else ""
     base = {
         "causal": f"each frame from the window ending {lookahead} frame(s) after it (causal)",
-        "average": f"windows every {step} frames, overlapping predictions averaged",
+        "average": f"windows every {step} frames{trimmed}, overlapping predictions averaged",
         "center": "one window centred on every frame, its centre kept",
         "tiled": f"windows every {step} frames, each keeping its central {step} frames",
         "convolutional": "one fully convolutional pass over the edge-padded sequence",

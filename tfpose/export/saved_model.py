@@ -42,12 +42,12 @@ SIGNATURES = (SERVING, TFLITE, WINDOW, STREAM)
 
 
 def build_module(model, *, num_frames, protocol, step=5, flip=True, num_joints=17,
-                 lookahead=0, stream_lookahead=None):
+                 lookahead=0, stream_lookahead=None, margin=0):
     """A `tf.Module` holding the model's variables, and its signatures
     `{name: tf.function}`, ready for `tf.saved_model.save`.
 
-    `lookahead`: of the `"causal"` protocol; `stream_lookahead`: `None`, or
-    the lookahead of a `stream` signature.
+    `lookahead`: of the `"causal"` protocol; `margin`: of `"average"`;
+    `stream_lookahead`: `None`, or the lookahead of a `stream` signature.
 
     (Not `keras.export.ExportArchive`: with Keras 3.15 it saved every
     variable twice, doubling the SavedModel's size.)
@@ -57,7 +57,7 @@ def build_module(model, *, num_frames, protocol, step=5, flip=True, num_joints=1
     def sequences(keypoints_2d, intrinsics=None):
         poses = protocols.lift_sequences(model, keypoints_2d, intrinsics, num_frames=num_frames,
                                          protocol=protocol, step=step, flip=flip,
-                                         lookahead=lookahead)
+                                         lookahead=lookahead, margin=margin)
         return {"poses_3d": poses}
 
     module = signatures_lib.variables_module(model)
@@ -86,7 +86,7 @@ def write(model, directory, **protocol):
 
 def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite_files=None,
            representative_data=None, extra_files=None, overwrite=False, check_tflite=None,
-           lookahead=0, stream_lookahead=None, stream_tflite=None):
+           lookahead=0, stream_lookahead=None, stream_tflite=None, margin=0):
     """Writes the SavedModel, its TFLite conversions and extra files to
     `export_dir`, all or nothing: everything goes to a temporary directory
     beside it, renamed into place at the end.
@@ -94,7 +94,8 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
     Args:
         model: the inference model.
         export_dir: `<base>/<model_name>/<version>`.
-        num_frames, protocol, step, flip, lookahead: the sequence protocol.
+        num_frames, protocol, step, flip, lookahead, margin: the sequence
+            protocol (`tfpose.inference.protocols`).
         stream_lookahead: `None`, or add the `stream` signature with this
             lookahead.
         stream_tflite: `None`, or the file name of its fp32 TFLite
@@ -125,7 +126,7 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
     temporary = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.", dir=parent)
     try:
         write(model, temporary, num_frames=num_frames, protocol=protocol, step=step, flip=flip,
-              lookahead=lookahead, stream_lookahead=stream_lookahead)
+              lookahead=lookahead, stream_lookahead=stream_lookahead, margin=margin)
         converted, checks = {}, {}
         if stream_tflite:
             if stream_lookahead is None:

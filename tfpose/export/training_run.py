@@ -107,8 +107,9 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
             model after `<model_name>` (or the model flag) and `<version>`.
         flag_values: `{name: value}` of the run's `tfpose.flags` (its
             `flags.cfg`, with any changes): `model`, `dataset`,
-            `num_frames`, `eval_protocol`, `eval_step`, `eval_flip` and
-            `lookahead` set the export's protocol; the card lists them all.
+            `num_frames`, `eval_protocol`, `eval_step`, `eval_flip`,
+            `eval_margin` and `lookahead` set the export's protocol; the card
+            lists them all.
         data_kwargs: the run's `tfpose.data.sources.load_sequences`
             arguments (`tfpose.flags.data_kwargs`): training views
             calibrate, test views score.
@@ -149,10 +150,13 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
     step, flip, lookahead = (flag_values[k] for k in ("eval_step", "eval_flip", "lookahead"))
     protocol = protocols.resolve_protocol(MODELS[flag_values["model"]],
                                           flag_values["eval_protocol"])
+    # Older runs' flags.cfg has no margin: the paper's average.
+    margin = (flag_values.get("eval_margin") or 0) if protocol == "average" else 0
     num_frames = protocols.window_frames(model, flag_values["num_frames"])
     try:  # a lookahead beyond the window fails now, not after the conversions
         if protocol == "causal":
             protocols.read_position(num_frames, protocol, lookahead)
+        protocols.check_margin(num_frames, margin, step if protocol == "average" else 1)
         if stream:
             protocols.read_position(num_frames, "causal", lookahead)
     except ValueError as error:
@@ -172,7 +176,7 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
                              f"{len(test)} test sequences")
         accuracy["reference"] = runner.evaluate_model(
             trained, test, num_frames, step, flip, protocol=protocol,
-            lookahead=lookahead)
+            lookahead=lookahead, margin=margin)
 
         def check(file_name, flatbuffer):
             if log:
@@ -186,7 +190,7 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
             name=name, version=os.path.basename(export_dir), model=flag_values["model"],
             num_frames=num_frames,
             parameters=sum(int(np.prod(w.shape)) for w in model.trainable_weights),
-            flag_values=flag_values, protocol=protocol, step=step, flip=flip,
+            flag_values=flag_values, protocol=protocol, step=step, flip=flip, margin=margin,
             with_intrinsics=with_intrinsics, metrics=run_metrics and run_metrics.metrics,
             metrics_command=run_metrics and evaluate_command(export_dir), tflite_files=converted,
             tflite_accuracy=accuracy, keras_file=KERAS_FILE, loss_kwargs=loss_kwargs,
@@ -208,4 +212,4 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
         representative_data=representative_data, extra_files=files, overwrite=overwrite,
         check_tflite=check, lookahead=lookahead,
         stream_lookahead=lookahead if stream else None,
-        stream_tflite=STREAM_TFLITE if stream else None)
+        stream_tflite=STREAM_TFLITE if stream else None, margin=margin)

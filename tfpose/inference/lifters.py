@@ -57,7 +57,7 @@ class KerasLifter(Lifter):
 
     kind = "keras"
 
-    def __init__(self, path, step=5, flip=True, protocol=None, lookahead=0):
+    def __init__(self, path, step=5, flip=True, protocol=None, lookahead=0, margin=0):
         import keras
 
         import tfpose.models  # noqa: F401  (registers the classes)
@@ -71,8 +71,9 @@ class KerasLifter(Lifter):
             raise ValueError(f"{path}: {error}") from None
         model = inference_model(model)
         num_frames = protocols.window_frames(model)
-        self.lifter = protocols.SequenceLifter(model, num_frames, step=step, flip=flip,
-                                               protocol=protocol, lookahead=lookahead)
+        self.lifter = protocols.SequenceLifter(
+            model, num_frames, step=step, flip=flip, protocol=protocol, lookahead=lookahead,
+            margin=margin if protocol == "average" else 0)
         self.needs_intrinsics = self.lifter.needs_intrinsics
 
     def __call__(self, keypoints_2d, intrinsics=None):

@@ -8,7 +8,11 @@ The protocols:
 
 - `"average"`, UGCN's (paper, section 3.2): slide a window of `T` frames over
   the sequence with a step of 5 frames, lift every window, and average the
-  predictions each frame receives.
+  predictions each frame receives. With a `margin` `m > 0` each window is
+  read at its central positions `[m, T - m)` only (the sequence edge-padded
+  by `m` frames on each side so that every frame is still covered): a
+  network's predictions are worst at its window's ends, which the paper's
+  average (`m = 0`) mixes into every frame.
 - `"center"`, DG-Net's: one window around every frame (edge-padded at the
   ends, the frame at position `T // 2`), keeping the prediction of that
   frame only.
@@ -145,10 +149,12 @@ class SequenceLifter:
         batch_size: windows per model call.
         skeleton: for the flip.
         lookahead: future frames of the `"causal"` protocol, `< num_frames`.
+        margin: positions at each end of a window that `"average"` does not
+            read (`0 <= 2 * margin < num_frames`; 0: the paper's protocol).
     """
 
     def __init__(self, model, num_frames, step=5, flip=True, batch_size=256,
-                 skeleton=skeleton_lib.H36M, protocol="average", lookahead=0):
+                 skeleton=skeleton_lib.H36M, protocol="average", lookahead=0, margin=0):
         if step < 1 or num_frames < 1 or batch_size < 1:
             raise ValueError("`num_frames`, `step` and `batch_size` must be >= 1.")
         if protocol not in PROTOCOLS:
@@ -160,6 +166,7 @@ class SequenceLifter:
         self.num_frames = int(num_frames)
         self.lookahead = int(lookahead)
         read_position(self.num_frames, protocol, self.lookahead)  # checks the lookahead
+        self.margin = check_margin(self.num_frames, margin, step if protocol == "average" else 1)
         self.convolutional = protocol == "convolutional" or (
             protocol == "causal" and is_convolutional(model))
         self.one_output = is_convolutional(model)
@@ -190,7 +197,7 @@ class SequenceLifter:
         length = len(x)
         index, target = (t.numpy() for t in window_plan(
             length, self.num_frames, self.protocol, self.step, self.lookahead,
-            self.convolutional, self.one_output))
+            self.convolutional, self.one_output, self.margin))
         total = np.zeros((length, x.shape[1], 3), np.float64)
         count = np.zeros((length, 1, 1), np.float64)
         # Equal batches of at most `batch_size` windows.
@@ -207,8 +214,20 @@ class SequenceLifter:
         return poses.astype(np.float32)
 
 
+def check_margin(num_frames, margin, step=1):
+    """`margin` as an int, if `"average"` can read windows of `num_frames`
+    every `step` frames with it: the positions read, `T - 2 * margin`, must
+    span a step, or frames between windows would get no prediction."""
+    margin = int(margin)
+    if not 0 <= margin <= (num_frames - step) // 2:
+        raise ValueError(f"`margin` must be in [0, {max((num_frames - step) // 2, 0)}] for "
+                         f"windows of {num_frames} frames every {step} frame(s) (the positions "
+                         f"read, T - 2 * margin, must span a step), got {margin}.")
+    return margin
+
+
 def window_plan(length, num_frames, protocol, step=5, lookahead=0, convolutional=False,
-                one_output=False):
+                one_output=False, margin=0):
     """How a protocol lifts a sequence of `length` frames: the one plan that
     `SequenceLifter` (numpy), `lift_sequences` (in-graph, exported
     signatures) and the benchmarks follow.
@@ -222,7 +241,10 @@ def window_plan(length, num_frames, protocol, step=5, lookahead=0, convolutional
 
     - `"average"`: windows start every `step` frames, the last one ends at
       the last frame (`min(w * step, L - T)`, as
-      `tfpose.data.windows.window_starts`); every position is read.
+      `tfpose.data.windows.window_starts`); every position is read. With
+      `margin` `m`, every start moves `m` frames earlier and the last
+      window ends `m` frames past the last frame (`min(w * step - m,
+      L - T + m)`), and only positions `[m, T - m)` are read.
     - `"tiled"`: windows every `step` frames, each read at its central
       `step` positions.
     - `"center"`, `"causal"`: window `t` around frame `t`, read at
@@ -249,14 +271,20 @@ def window_plan(length, num_frames, protocol, step=5, lookahead=0, convolutional
         index = tf.clip_by_value(starts + offsets - margin, 0, length - 1)
         kept = (offsets >= margin) & (offsets < margin + step)
         return index, tf.where(kept, starts + offsets - margin, -1)
-    last = tf.maximum(length - num_frames, 0)
-    count = (last + step - 1) // step + 1
-    starts = tf.minimum(tf.range(count) * step, last)[:, None]
-    return tf.minimum(starts + offsets, length - 1), starts + offsets
+    margin = check_margin(num_frames, margin, step)
+    last = tf.maximum(length - num_frames + margin, -margin)
+    count = (last + margin + step - 1) // step + 1
+    starts = tf.minimum(tf.range(count) * step - margin, last)[:, None]
+    frames = starts + offsets
+    index = tf.clip_by_value(frames, 0, length - 1)
+    if margin == 0:
+        return index, frames
+    kept = (offsets >= margin) & (offsets < num_frames - margin)
+    return index, tf.where(kept, frames, -1)
 
 
 def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol, step=5,
-                   flip=True, skeleton=skeleton_lib.H36M, lookahead=0):
+                   flip=True, skeleton=skeleton_lib.H36M, lookahead=0, margin=0):
     """`SequenceLifter`'s protocol in one graph: `[B, L, J, 2]` -> `[B, L, J, 3]`.
 
     Any `L >= 1`; every window of every sequence goes through the model in
@@ -268,7 +296,7 @@ def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol
         model: `[N, num_frames, J, 2] (, [N, 4]) -> [N, num_frames, J, 3]`.
         keypoints_2d: `[B, L, J, 2]` float32 tensor.
         intrinsics: `[B, 4]`, for a model that takes them.
-        num_frames, protocol, step, flip, skeleton, lookahead: as
+        num_frames, protocol, step, flip, skeleton, lookahead, margin: as
             `SequenceLifter`.
     """
     if protocol not in PROTOCOLS:
@@ -280,7 +308,7 @@ def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol
     convolutional = protocol == "convolutional" or (
         protocol == "causal" and is_convolutional(model))
     index, target = window_plan(length, num_frames, protocol, step, lookahead, convolutional,
-                                one_output=is_convolutional(model))
+                                one_output=is_convolutional(model), margin=margin)
     num_windows = tf.shape(index)[0]
     with_intrinsics = needs_intrinsics(model)
     if with_intrinsics:

@@ -96,7 +96,8 @@ def monitor_name(model, validation):
 
 
 def evaluate_model(model, sequences, num_frames, step=5, flip=True, batch_size=256,
-                   protocol="model", lookahead=0, camera_space=False, focal_scale=1.0):
+                   protocol="model", lookahead=0, camera_space=False, focal_scale=1.0,
+                   margin=0):
     """Sequence evaluation (sliding windows, flip) in millimetres with
     `protocol` (`"model"`: the model's own); see
     `evaluation.evaluate_sequences` for `camera_space` and `focal_scale`."""
@@ -104,7 +105,8 @@ def evaluate_model(model, sequences, num_frames, step=5, flip=True, batch_size=2
     num_frames = protocols.window_frames(model, num_frames)
     lifter = protocols.SequenceLifter(inference_model(model), num_frames, step=step, flip=flip,
                                       batch_size=batch_size, protocol=protocol,
-                                      lookahead=lookahead)
+                                      lookahead=lookahead,
+                                      margin=margin if protocol == "average" else 0)
     return evaluation.to_millimetres(evaluation.evaluate_sequences(
         lifter, sequences, camera_space=camera_space, focal_scale=focal_scale))
 
