@@ -55,6 +55,15 @@ _STREAM = flags.DEFINE_bool("stream", True,
 FLAGS = flags.FLAGS
 
 
+def _overrides(args):
+    """The tfpose flags given on this command line, which the export's
+    flags.cfg records after the run's."""
+    names = {f.name for f in FLAGS.get_flags_for_module("tfpose.flags")}
+    names |= {f"no{name}" for name in names}
+    return [arg for arg in args if arg.startswith("--")
+            and arg[2:].split("=", 1)[0] in names]
+
+
 def main(argv):
     del argv
     if not _RUN_DIR.value or not _EXPORT_DIR.value:
@@ -80,7 +89,7 @@ def main(argv):
             data_kwargs=tfpose_flags.data_kwargs(), loss_kwargs=tfpose_flags.loss_kwargs(),
             checkpoint=_CHECKPOINT.value, tflite=_TFLITE.value, card_views=_CARD_VIEWS.value,
             calibration_windows=_CALIBRATION.value, stream=_STREAM.value,
-            overwrite=_OVERWRITE.value, log=print)
+            overwrite=_OVERWRITE.value, log=print, flag_overrides=_overrides(sys.argv[1:]))
     except training_run.ExportError as error:
         raise app.UsageError(str(error)) from None
     for file_name, (quantization, size) in sorted(converted.items()):

@@ -66,11 +66,13 @@ def test_find_metrics_prefers_an_evaluation(tmp_path):
     (dict(tflite=("fp32", "int4")), r"Unknown TFLite quantisations \['int4'\]"),
     (dict(checkpoint="missing.keras"), "Checkpoint not found: missing.keras"),
     (dict(lookahead=16), "lookahead"),
+    (dict(eval_margin=6), "margin"),  # 16-frame windows every 5 frames: at most 5
 ])
 def test_bad_requests_fail_before_any_work(run_dir, run_flags, tmp_path, change, match):
     kwargs = dict(run_flags)
-    if "lookahead" in change:
-        kwargs["flag_values"] = {**kwargs["flag_values"], "lookahead": change.pop("lookahead")}
+    for name in ("lookahead", "eval_margin"):
+        if name in change:
+            kwargs["flag_values"] = {**kwargs["flag_values"], name: change.pop(name)}
     export_dir = tmp_path / "tiny" / "1"
     with pytest.raises(training_run.ExportError, match=match):
         training_run.export(run_dir, export_dir, **kwargs, **change)
@@ -109,3 +111,27 @@ def test_export_writes_the_files_and_a_scored_card(run_dir, run_flags, tmp_path)
     row = next(line for line in card.splitlines() if line.startswith("| `model.tflite`"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "fp32" and abs(float(cells[4])) < 0.05, row
+
+
+def test_a_margin_given_to_the_export_is_served_and_recorded(run_dir, run_flags, tmp_path):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from tfpose.export import saved_model
+    from tfpose.inference import protocols
+
+    export_dir = tmp_path / "tiny" / "1"
+    kwargs = dict(run_flags, flag_values={**run_flags["flag_values"], "eval_margin": 4})
+    training_run.export(run_dir, export_dir, **kwargs, tflite=(), card_views=0, stream=False,
+                        flag_overrides=["--eval_margin=4"])
+    written = (export_dir / "flags.cfg").read_text()
+    assert written.startswith(TINY.read_text().rstrip("\n"))
+    assert written.endswith("# given to scripts/export.py\n--eval_margin=4\n")
+    assert "4 frames from either end left out" in (export_dir / "MODEL_CARD.md").read_text()
+    model = keras.models.load_model(run_dir / "model.keras")
+    x = np.random.default_rng(0).normal(scale=0.3, size=(40, 17, 2)).astype(np.float32)
+    served = saved_model.load_signature(export_dir)(keypoints_2d=tf.constant(x[None]))
+    trimmed = protocols.SequenceLifter(model, 16, margin=4)(x)
+    np.testing.assert_allclose(served["poses_3d"].numpy()[0], trimmed, atol=1e-5)
+    assert np.abs(trimmed - protocols.SequenceLifter(model, 16)(x)).max() > 1e-4

@@ -97,7 +97,7 @@ def keras_bytes(model):
 
 def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkpoint=None,
            tflite=DEFAULT_TFLITE, card_views=1, calibration_windows=100, stream=True,
-           overwrite=False, log=None):
+           overwrite=False, log=None, flag_overrides=()):
     """Exports the training run `run_dir` to `export_dir`, all or nothing.
 
     Args:
@@ -125,6 +125,10 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
             with the run's lookahead.
         overwrite: replace an existing `export_dir`.
         log: optional callable taking progress lines (e.g. `print`).
+        flag_overrides: the flags (`"--name=value"`) by which `flag_values`
+            differ from the run's `flags.cfg`; the export's `flags.cfg` is
+            the run's with these appended (later flags win), so it
+            describes what was exported.
 
     Returns:
         `{file name: (quantisation, size in bytes)}` of the TFLite files.
@@ -166,6 +170,9 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
     run_metrics = find_metrics(run_dir)
     with open(os.path.join(run_dir, FLAGFILE)) as f:
         flags_text = f.read()
+    if flag_overrides:
+        flags_text = (flags_text.rstrip("\n") + "\n# given to scripts/export.py\n"
+                      + "".join(f"{line}\n" for line in flag_overrides))
 
     check, accuracy = None, {}
     if card_views and tflite:
