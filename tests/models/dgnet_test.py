@@ -186,7 +186,8 @@ def test_center_protocol_matches_window_loop():
                          for t in range(11)])
     expected[:, 0] = 0.0  # the root's output is zeroed
     assert np.abs(expected).max() > 0.1
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    # (float32: the root-relative outputs differ from large head outputs)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
 
 
 # Balanced only: the plain DG-Net trains in tests/training/distribute_test.py (under

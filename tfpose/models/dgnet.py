@@ -8,6 +8,7 @@ from tfpose.layers import (
     BalancedCoordinates,
     FixedSpatialGraphConv,
     GraphResidualModule,
+    RootRelative,
     SpatialNonLocal,
 )
 from tfpose.layers.dynamic_graph import WEIGHTINGS
@@ -93,6 +94,13 @@ class DGNet(keras.Model):
         spatial_unit: kinds (`"fsg"`, `"dsg"`) of the spatial unit's modules.
         temporal_unit: kinds (`"ftg"`, `"dtg"`) of the temporal unit's modules.
         balanced: the balanced coordinate output (second input).
+        root_relative: subtract each head's predicted root from its pose.
+            The heads share one kernel over all joints, so they cannot put
+            the root at zero by themselves: trained on HDM05 without this,
+            the root sat 133 mm off and every root-relative joint with it
+            (docs/RESULTS.md). `False` only for models saved before it
+            existed (their configs lack the key). The balanced output is
+            root-relative either way.
         non_local: use the spatial non-local blocks.
         multi_level: add the block-level heads (training outputs a dict).
         dropout: dropout rate inside the residual modules.
@@ -129,6 +137,7 @@ class DGNet(keras.Model):
         non_local=True,
         multi_level=True,
         balanced=False,
+        root_relative=True,
         dropout=0.0,
         weight_decay=0.0,
         parents=skeleton_lib.H36M.parents,
@@ -197,9 +206,15 @@ class DGNet(keras.Model):
             balance = BalancedCoordinates(root=parents.index(-1), dtype="float32",
                                           name="balanced")
 
+        root = parents.index(-1)
+
         def pose(features, name):
             y = head(name)(features)
-            return balance(y, inputs, intrinsics) if balanced else y
+            if balanced:
+                return balance(y, inputs, intrinsics)
+            if root_relative:
+                return RootRelative(root, dtype="float32", name=f"{name}_root_relative")(y)
+            return y
 
         x = FixedSpatialGraphConv(channels, parents=parents, use_bias=False,
                                   kernel_regularizer=regularizer, name="embedding")(inputs)
@@ -240,6 +255,7 @@ class DGNet(keras.Model):
         self.non_local = bool(non_local)
         self.multi_level = bool(multi_level)
         self.balanced = bool(balanced)
+        self.root_relative = bool(root_relative)
         self.dropout = float(dropout)
         self.weight_decay = float(weight_decay)
         self.parents = parents
@@ -253,14 +269,16 @@ class DGNet(keras.Model):
             "k_spatial": self.k_spatial, "k_temporal": self.k_temporal, "graph": self.graph,
             "weighting": self.weighting, "spatial_unit": list(self.spatial_unit),
             "temporal_unit": list(self.temporal_unit), "non_local": self.non_local,
-            "multi_level": self.multi_level, "balanced": self.balanced, "dropout": self.dropout,
+            "multi_level": self.multi_level, "balanced": self.balanced,
+            "root_relative": self.root_relative, "dropout": self.dropout,
             "weight_decay": self.weight_decay, "parents": list(self.parents),
             "mirror": list(self.mirror), "seed": self.seed,
         }
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # Models saved before `root_relative` existed were trained without it.
+        return cls(**{"root_relative": False, **config})
 
     def inference_model(self):
         """The deployed model: input -> network-level head, shared weights."""
