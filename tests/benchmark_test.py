@@ -54,6 +54,15 @@ def test_convolutional_cost_is_about_two_flops_per_weight_per_frame():
     assert cost["flops_per_window"] < 1.15 * 2 * kernels * 3
 
 
+def test_training_speed_runs_the_optimiser_on_the_pipelines_shapes():
+    # TCN's strided form needs the static window length a tf.data pipeline
+    # gives: the timed steps must be real optimiser steps of that form.
+    result = benchmark.training_speed(
+        "tcn", dict(filter_widths=(3, 3), channels=8), None, batch_size=4, repeats=3, warmup=1)
+    assert result["steps_run"] == 4
+    assert result["seconds_per_step"] > 0 and result["batch_size"] == 4
+
+
 def _report(label, fps_flip, fps_plain, full=False):
     report = {"label": label, "parameters": 1000, "protocol": "tiled", "step": 4,
               "sequence_frames": 2000, "window_frames": 4,

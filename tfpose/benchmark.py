@@ -181,19 +181,27 @@ def latency(model, num_frames, backends=BACKENDS, repeats=20, warmup=3):
 
 def training_speed(model_name, model_kwargs, loss_kwargs, *, batch_size, learning_rate=1e-3,
                    repeats=10, warmup=3):
-    """Steps/s of `model.train_on_batch` for the model `scripts/train.py`
-    compiles (`runner.build_model`: its losses, weights and metrics), on a
-    random batch of `batch_size` windows of the model's `num_frames`."""
+    """Steps/s of the training step `model.fit` runs, for the model
+    `scripts/train.py` compiles (`runner.build_model`: its losses, weights
+    and metrics), on a random batch of `batch_size` windows of the model's
+    `num_frames`.
+
+    The batch comes from a `tf.data` iterator, as in training, so the step
+    is traced with the pipeline's static shapes (TCN's strided form keys on
+    them; `train_on_batch` traced a shape-relaxed step that training does
+    not run)."""
     model = runner.build_model(model_name, model_kwargs, loss_kwargs, learning_rate)
     x = random_keypoints((batch_size, model.num_frames, 17, 2))
     y = np.random.default_rng(1).normal(scale=0.3, size=(batch_size, model.num_frames, 17, 3))
     inputs = _inputs(model, x)
     dataset = runner.match_targets(tf.data.Dataset.from_tensors((inputs, y.astype("float32"))),
                                    model)
-    inputs, targets = next(iter(dataset))
-    seconds = median_seconds(lambda: model.train_on_batch(inputs, targets), repeats, warmup)
+    iterator = iter(dataset.repeat())
+    model.make_train_function()
+    seconds = median_seconds(lambda: model.train_function(iterator), repeats, warmup)
     return {"seconds_per_step": seconds, "steps_per_second": 1.0 / seconds,
-            "windows_per_second": batch_size / seconds, "batch_size": batch_size}
+            "windows_per_second": batch_size / seconds, "batch_size": batch_size,
+            "steps_run": int(model.optimizer.iterations.numpy())}
 
 
 def flops(model, *shapes):

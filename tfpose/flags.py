@@ -180,6 +180,8 @@ def define_model_flags():
            "Graph convolutions of the dynamical temporal unit, may be empty (Table VIII)")
     define("bool", "dgnet_balanced",
            "Balanced coordinate output: the model also takes the camera intrinsics (Table XI)")
+    define("bool", "dgnet_root_relative",
+           "Subtract each head's predicted root joint (off: heads as in runs before it)")
     define("bool", "dgnet_non_local", "Spatial non-local blocks (Table XI)")
     define("bool", "dgnet_multi_level", "Block-level heads and their losses (Eq. 17; Table XI)")
     flags.DEFINE_float("dgnet_block_weight", None,
@@ -223,7 +225,8 @@ MODEL_FLAGS = {
         "graph": "dgnet_graph", "weighting": "dgnet_weighting",
         "spatial_unit": "dgnet_spatial_unit", "temporal_unit": "dgnet_temporal_unit",
         "non_local": "dgnet_non_local", "multi_level": "dgnet_multi_level",
-        "balanced": "dgnet_balanced", "dropout": "dropout", "weight_decay": "weight_decay",
+        "balanced": "dgnet_balanced", "root_relative": "dgnet_root_relative",
+        "dropout": "dropout", "weight_decay": "weight_decay",
     },
     "tcn": {
         "filter_widths": "tcn_filter_widths", "channels": "tcn_channels",

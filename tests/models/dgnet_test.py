@@ -211,3 +211,26 @@ def test_tiny_training_run_loss_falls(balanced):
     assert history["network_mpjpe"][-1] < 0.85 * history["network_mpjpe"][0]
     summary = runner.evaluate_model(model, sequences[:1], 4, flip=True, protocol="center")
     assert summary["num_frames"] == 128 and np.isfinite(summary["average"]["mpjpe"])
+
+
+def test_heads_are_root_relative_and_old_configs_keep_their_outputs(tmp_path):
+    model = _randomize_heads(DGNet(num_frames=4, **SMALL))
+    x = np.random.default_rng(5).normal(size=(3, 4, 17, 2)).astype(np.float32)
+    outputs = model(x, training=False)
+    raw = DGNet(num_frames=4, root_relative=False, **SMALL)
+    raw.set_weights(model.get_weights())  # no weights of its own: the same heads
+    raw_outputs = raw(x, training=False)
+    for name, pose in outputs.items():
+        head = raw_outputs[name].numpy()
+        assert np.abs(head[..., 0, :]).max() > 1e-2  # the head alone misses the root
+        np.testing.assert_allclose(pose.numpy(), head - head[..., :1, :], rtol=1e-5,
+                                   atol=1e-5 * np.abs(head).max())
+    # A config saved before the option existed rebuilds the model it described.
+    config = model.get_config()
+    assert config["root_relative"] is True
+    del config["root_relative"]
+    assert DGNet.from_config(config).root_relative is False
+    path = str(tmp_path / "dgnet.keras")
+    model.save(path)
+    np.testing.assert_array_equal(keras.models.load_model(path)(x)["network"],
+                                  outputs["network"])
