@@ -261,6 +261,8 @@ def _stream_lifter(model, backend, directory, lookahead, flip, num_frames):
     signature converted to TFLite (written once to `directory`)."""
     from tfpose.inference import streaming
 
+    if protocols.is_convolutional(model):  # a TCN streams at its own lookahead, or later
+        lookahead = max(lookahead, protocols.model_lookahead(model))
     if backend == "keras":
         return streaming.StreamingLifter(model, lookahead=lookahead, flip=flip,
                                          num_frames=num_frames)

@@ -192,6 +192,9 @@ def define_model_flags():
            "TCN temporal kernel widths; receptive field = their product (3,3,3,3,3: 243 "
            "frames; 3,3,3: 27). --num_frames must be at least it")
     define("integer", "tcn_channels", "TCN feature width", lower_bound=1)
+    define("integer", "tcn_lookahead",
+           "Future frames in the receptive field of the frame TCN predicts (0: "
+           "VideoPose3D's causal model; unset: the centre)", lower_bound=0)
     # Every model.
     define("float", "dropout", "Dropout rate", lower_bound=0.0, upper_bound=1.0)
     define("float", "weight_decay", "Weight decay on convolution kernels", lower_bound=0.0)
@@ -231,6 +234,7 @@ MODEL_FLAGS = {
     "tcn": {
         "filter_widths": "tcn_filter_widths", "channels": "tcn_channels",
         "num_frames": "num_frames", "dropout": "dropout", "weight_decay": "weight_decay",
+        "lookahead": "tcn_lookahead",
     },
 }
 # The flag that sets each `tfpose.losses.MotionLoss` argument.

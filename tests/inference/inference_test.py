@@ -117,8 +117,10 @@ def causal_models():
         "ugcn": (randomize_zero_kernels(UGCN(num_frames=16, down_channels=(4, 4, 4, 8, 8, 8, 8,
                                                                            8, 8),
                                              merge_channels=4), scale=0.1), 16),
-        "tcn": (randomize_zero_kernels(TCN(filter_widths=(3, 3), channels=8, num_frames=None),
-                                       scale=0.1), 9),
+        # TCNs predict the frame `lookahead` frames before their field's end.
+        **{f"tcn{lookahead}": (randomize_zero_kernels(
+            TCN(filter_widths=(3, 3), channels=8, num_frames=None, lookahead=lookahead),
+            scale=0.1), 9) for lookahead in (0, 3)},
     }
 
 
@@ -138,7 +140,8 @@ def _causal_reference(model, x, num_frames, lookahead):
     return out
 
 
-@pytest.mark.parametrize("name, lookahead", [("ugcn", 0), ("ugcn", 5), ("tcn", 0), ("tcn", 3)])
+@pytest.mark.parametrize("name, lookahead", [("ugcn", 0), ("ugcn", 5), ("tcn0", 0),
+                                             ("tcn3", 3)])
 def test_causal_protocol_matches_window_loop_and_ignores_the_future(causal_models, name,
                                                                     lookahead):
     model, frames = causal_models[name]
@@ -163,6 +166,25 @@ def test_causal_protocol_matches_window_loop_and_ignores_the_future(causal_model
             lookahead=lookahead)[0].numpy(), in_graph)):
         np.testing.assert_array_equal(y[: 12 - lookahead], before[: 12 - lookahead])
         assert np.abs(y[12 - lookahead] - before[12 - lookahead]).max() > 1e-4
+
+
+def test_a_tcn_is_read_at_its_own_lookahead_under_every_one_frame_protocol(causal_models):
+    model, frames = causal_models["tcn3"]
+    x = np.random.default_rng(6).normal(scale=0.3, size=(15, 17, 2)).astype(np.float32)
+    expected = _causal_reference(model, x, frames, 3)
+    for protocol, lookahead in (("convolutional", 0), ("center", 0), ("causal", 3),
+                                ("causal", 6)):  # a longer wait gives the same poses
+        got = protocols.SequenceLifter(model, frames, protocol=protocol, lookahead=lookahead)(x)
+        np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=protocol)
+        in_graph = protocols.lift_sequences(model, x[None], num_frames=frames,
+                                            protocol=protocol, lookahead=lookahead)[0]
+        np.testing.assert_allclose(in_graph, expected, atol=1e-5, err_msg=protocol)
+    # It has not learnt to predict a later frame of its field.
+    with pytest.raises(ValueError, match=r"3 frames before the end.*--tcn_lookahead=1"):
+        protocols.SequenceLifter(model, frames, protocol="causal", lookahead=1)
+    with pytest.raises(ValueError, match="--tcn_lookahead=2"):
+        protocols.lift_sequences(model, x[None], num_frames=frames, protocol="causal",
+                                 lookahead=2)
 
 
 def test_causal_lookahead_must_be_inside_the_window(causal_models):

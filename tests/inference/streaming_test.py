@@ -17,7 +17,7 @@ def models():
             UGCN(num_frames=16, down_channels=(4, 4, 4, 4, 4, 8, 8, 8, 8), merge_channels=4),
             scale=0.1), 16),
         "tcn": (testing.randomize_zero_kernels(
-            TCN(filter_widths=(3, 3), channels=8, num_frames=None), scale=0.1), 9),
+            TCN(filter_widths=(3, 3), channels=8, num_frames=None, lookahead=2), scale=0.1), 9),
         # Balanced output: the model itself takes the intrinsics.
         "balanced": (testing.randomize_zero_kernels(
             DGNet(num_frames=4, channels=8, num_blocks=1, multi_level=False, balanced=True),
@@ -59,6 +59,14 @@ def test_equals_the_offline_causal_protocol_frame_by_frame(models, name, lookahe
         np.stack([o.poses_3d for o in again]),
         protocols.SequenceLifter(model, frames, protocol="causal", lookahead=lookahead)(
             x[:2], intrinsics=INTRINSICS), atol=1e-5)
+
+
+def test_a_tcn_streams_at_its_own_lookahead(models):
+    model, _ = models["tcn"]  # trained (here: built) to predict 2 frames before its end
+    assert streaming.StreamingLifter(model).lookahead == 2
+    assert streaming.StreamingLifter(model, lookahead=5).lookahead == 2
+    with pytest.raises(ValueError, match="--tcn_lookahead=0"):
+        streaming.StreamingLifter(model, lookahead=0)
 
 
 def test_missing_joints_are_held_and_flagged(models):

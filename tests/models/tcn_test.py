@@ -94,6 +94,33 @@ def test_convolutional_protocol_is_the_centred_window_protocol():
     np.testing.assert_allclose(in_graph[1], reverse, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("lookahead", [0, 2, None])
+def test_training_supervises_the_frame_the_protocols_read(lookahead):
+    from tfpose.data import pipeline
+
+    model = TCN(filter_widths=(3, 3), channels=8, num_frames=9, lookahead=lookahead)
+    own = protocols.model_lookahead(model)
+    assert own == (4 if lookahead is None else lookahead)
+    # Joint 1's x says which frame a pose or keypoint is.
+    frames = np.arange(12, dtype=np.float32)
+    keypoints = np.zeros((12, 17, 2), np.float32)
+    poses = np.zeros((12, 17, 3), np.float32)
+    keypoints[:, 1, 0] = poses[:, 1, 0] = frames
+    dataset = pipeline.make_dataset([(keypoints, poses)], num_frames=9, batch_size=12,
+                                    training=False, lookahead=own)
+    (x, y), = runner.match_targets(dataset, model).as_numpy_iterator()
+    assert y.shape == (12, 1, 17, 3)
+    np.testing.assert_array_equal(y[:, 0, 1, 0], frames)  # every frame once, in order
+    # ... at the window position the protocols read, with `own` frames after it.
+    np.testing.assert_array_equal(x[:, 8 - own, 1, 0], frames)
+    np.testing.assert_array_equal(x[:, 8, 1, 0], np.minimum(frames + own, 11))
+
+
+def test_lookahead_must_be_inside_the_receptive_field():
+    with pytest.raises(ValueError, match=r"`lookahead` must be in \[0, 8\].*got 9"):
+        TCN(filter_widths=(3, 3), channels=8, lookahead=9)
+
+
 def test_tiny_training_run_and_round_trip(tmp_path):
     from tfpose.data import sources
 

@@ -87,6 +87,7 @@ def make_dataset(
     training,
     stride=1,
     padding="same",
+    lookahead=None,
     seed=0,
     flip=False,
     noise_std=0.0,
@@ -133,6 +134,9 @@ def make_dataset(
         stride: frames between window starts.
         padding: `"same"` (edge-pad so every frame centres a window) or
             `"valid"` (see `tfpose.data.windows`).
+        lookahead: with `"same"`, put every frame at window position
+            `num_frames - 1 - lookahead` instead of the centre (a TCN that
+            predicts that frame; `tfpose.inference.protocols.model_lookahead`).
         seed: seed of the shuffle and of the augmentation.
         flip: horizontal flip augmentation (training only), with
             probability 1/2 per window, 2D and 3D together.
@@ -175,17 +179,18 @@ def make_dataset(
     if cameras is not None:
         if not training:
             raise ValueError("Drawn cameras are for training; evaluate on fixed views.")
-        world, _ = windows.concatenate(world_arrays(views), num_frames, stride, padding)
+        world, _ = windows.concatenate(world_arrays(views), num_frames, stride, padding,
+                                       lookahead)
         world = tf.constant(world)
         starts = windows.concatenate([np.zeros((_length(v), 1)) for v in views],
-                                     num_frames, stride, padding)[1]
+                                     num_frames, stride, padding, lookahead)[1]
     else:
         items = _as_arrays(views, intrinsics)
         if intrinsics:
             # Per-frame copies, so windows pad and index them like the poses.
             items = [(x, y, np.broadcast_to(k, (len(x), 4)).astype(np.float32))
                      for x, y, k in items]
-        columns, starts = windows.concatenate(items, num_frames, stride, padding)
+        columns, starts = windows.concatenate(items, num_frames, stride, padding, lookahead)
         keypoints, poses = tf.constant(columns[0]), tf.constant(columns[1])
         fixed_intrinsics = tf.constant(columns[2]) if intrinsics else None
     offsets = tf.range(num_frames, dtype=tf.int64)

@@ -10,23 +10,30 @@ import numpy as np
 PADDINGS = ("same", "valid")
 
 
-def pad_amounts(length, num_frames, padding):
+def pad_amounts(length, num_frames, padding, lookahead=None):
     """Frames of edge padding `(before, after)` for one sequence.
 
-    - `"same"`: every frame is the centre of a window (frame `t` is at
-      position `num_frames // 2` of the window starting at padded index
-      `t`): `num_frames // 2` before, `(num_frames - 1) // 2` after.
+    - `"same"`: every frame is at one position of a window (frame `t` is at
+      position `num_frames - 1 - lookahead` of the window starting at
+      padded index `t`): `num_frames - 1 - lookahead` before, `lookahead`
+      after. `lookahead=None` is the centre: `num_frames // 2` before,
+      `(num_frames - 1) // 2` after. (A TCN trained to predict another
+      frame than its window's centre needs every frame at that position.)
     - `"valid"`: no padding, except at the end of a sequence shorter than
       `num_frames`, so that it still yields one window.
     """
     if padding == "same":
-        return num_frames // 2, (num_frames - 1) // 2
+        if lookahead is None:
+            lookahead = (num_frames - 1) // 2
+        if not 0 <= lookahead < num_frames:
+            raise ValueError(f"`lookahead` must be in [0, {num_frames - 1}], got {lookahead}.")
+        return num_frames - 1 - lookahead, lookahead
     if padding == "valid":
         return 0, max(0, num_frames - length)
     raise ValueError(f"Unknown padding {padding!r}; expected one of {PADDINGS}.")
 
 
-def window_starts(length, num_frames, stride, padding):
+def window_starts(length, num_frames, stride, padding, lookahead=None):
     """Start indices of windows in the padded sequence.
 
     With `"valid"` padding the last window is moved back to end at the
@@ -34,7 +41,7 @@ def window_starts(length, num_frames, stride, padding):
     """
     if stride < 1:
         raise ValueError(f"`stride` must be >= 1, got {stride}.")
-    before, after = pad_amounts(length, num_frames, padding)
+    before, after = pad_amounts(length, num_frames, padding, lookahead)
     padded = length + before + after
     starts = list(range(0, padded - num_frames + 1, stride))
     if padding == "valid" and starts[-1] != padded - num_frames:
@@ -48,13 +55,13 @@ def edge_pad(array, before, after):
     return np.pad(array, width, mode="edge")
 
 
-def concatenate(arrays, num_frames, stride, padding):
+def concatenate(arrays, num_frames, stride, padding, lookahead=None):
     """Pads and concatenates sequences; returns `(data, starts)`.
 
     Args:
         arrays: list of `[T_i, ...]` arrays (or tuples of arrays sharing
             `T_i`, padded alike).
-        num_frames, stride, padding: see `window_starts`.
+        num_frames, stride, padding, lookahead: see `pad_amounts`.
 
     Returns:
         `data`: the padded arrays concatenated along time (a tuple if
@@ -70,9 +77,9 @@ def concatenate(arrays, num_frames, stride, padding):
         length = len(item[0])
         if length == 0:
             raise ValueError("A sequence has no frames.")
-        before, after = pad_amounts(length, num_frames, padding)
+        before, after = pad_amounts(length, num_frames, padding, lookahead)
         parts.append(tuple(edge_pad(a, before, after) for a in item))
-        starts.append(offset + window_starts(length, num_frames, stride, padding))
+        starts.append(offset + window_starts(length, num_frames, stride, padding, lookahead))
         offset += length + before + after
     data = tuple(np.concatenate(column) for column in zip(*parts))
     return (data if as_tuple else data[0]), np.concatenate(starts)

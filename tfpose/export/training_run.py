@@ -157,12 +157,17 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
     # Older runs' flags.cfg has no margin: the paper's average.
     margin = (flag_values.get("eval_margin") or 0) if protocol == "average" else 0
     num_frames = protocols.window_frames(model, flag_values["num_frames"])
+    own = protocols.model_lookahead(model)
+    # A TCN streams at the lookahead it was trained for (the centre unless
+    # trained otherwise); a larger --lookahead would only delay its poses.
+    stream_lookahead = lookahead if own is None else own
     try:  # a lookahead beyond the window fails now, not after the conversions
         if protocol == "causal":
-            protocols.read_position(num_frames, protocol, lookahead)
+            protocols.read_position(num_frames, *protocols.model_protocol(
+                model, protocol, lookahead))
         protocols.check_margin(num_frames, margin, step if protocol == "average" else 1)
         if stream:
-            protocols.read_position(num_frames, "causal", lookahead)
+            protocols.read_position(num_frames, "causal", stream_lookahead)
     except ValueError as error:
         raise ExportError(str(error)) from None
     export_dir = os.path.normpath(export_dir)
@@ -201,7 +206,7 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
             with_intrinsics=with_intrinsics, metrics=run_metrics and run_metrics.metrics,
             metrics_command=run_metrics and evaluate_command(export_dir), tflite_files=converted,
             tflite_accuracy=accuracy, keras_file=KERAS_FILE, loss_kwargs=loss_kwargs,
-            lookahead=lookahead, stream=(num_frames, lookahead) if stream else None)
+            lookahead=lookahead, stream=(num_frames, stream_lookahead) if stream else None)
         extra = {FLAGFILE: flags_text, "MODEL_CARD.md": card, KERAS_FILE: keras_bytes(trained)}
         if run_metrics is not None:
             extra["metrics.json"] = run_metrics.text
@@ -218,5 +223,5 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
         tflite_files={TFLITE_NAMES[q]: q for q in tflite},
         representative_data=representative_data, extra_files=files, overwrite=overwrite,
         check_tflite=check, lookahead=lookahead,
-        stream_lookahead=lookahead if stream else None,
+        stream_lookahead=stream_lookahead if stream else None,
         stream_tflite=STREAM_TFLITE if stream else None, margin=margin)

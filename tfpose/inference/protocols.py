@@ -28,9 +28,13 @@ The protocols:
   context (`0 <= L < T`; 0 = strictly causal): frame `t` is read from the
   window of `T` frames that ends at frame `t + L`, at its position
   `T - 1 - L` (frames before the first are the first frame, past the last
-  the last). A model with a receptive field (TCN) outputs that frame alone;
-  it runs as one convolutional pass, padded by `T - 1 - L` frames before
-  and `L` after. `tfpose.inference.streaming.StreamingLifter` is the same protocol
+  the last). A model with a receptive field (TCN) outputs one frame, its
+  own `lookahead` frames before the receptive field's end (the centre
+  unless trained otherwise): under `"center"`, `"convolutional"` and
+  `"causal"` it is read there, i.e. the causal protocol at the model's
+  lookahead (`model_protocol`); a causal `L` below it is an error, one
+  above it gives the same poses. It runs as one convolutional pass, padded
+  by `T - 1 - L` frames before and `L` after. `tfpose.inference.streaming.StreamingLifter` is the same protocol
   one frame at a time. `"center"` is the causal protocol with
   `L = T - 1 - T // 2`.
 
@@ -54,6 +58,39 @@ def is_convolutional(model):
     """Whether `model` is fully convolutional over time (a TCN: one output
     frame per receptive field of input, any input length)."""
     return hasattr(model, "receptive_field")
+
+
+def model_lookahead(model):
+    """Future frames behind a one-output (TCN) model's prediction: its
+    `lookahead` (the centre of the receptive field for a model saved
+    before it had one); `None` for a model that outputs whole windows."""
+    if not is_convolutional(model):
+        return None
+    lookahead = getattr(model, "lookahead", None)
+    return (model.receptive_field - 1) // 2 if lookahead is None else int(lookahead)
+
+
+def model_protocol(model, protocol, lookahead=0):
+    """`(protocol, lookahead)` as `window_plan` runs them for `model`.
+
+    A TCN predicts the frame `model_lookahead(model)` frames before its
+    receptive field's end, so `"center"`, `"convolutional"` and
+    `"causal"` all read it there: `("causal", its lookahead)` (the caller
+    keeps choosing between per-frame windows, `"center"`, and the one
+    convolutional pass of the other two). A causal
+    `lookahead` below the model's raises (the model has not learnt to
+    predict later frames); one above it gives the same poses, sooner.
+    Other models and protocols pass through.
+    """
+    own = model_lookahead(model)
+    if own is None or protocol not in ("center", "convolutional", "causal"):
+        return protocol, lookahead
+    if protocol == "causal" and lookahead < own:
+        raise ValueError(
+            f"This TCN predicts the frame {own} frames before the end of its receptive "
+            f"field; it cannot lift with a lookahead of {lookahead}. Train one with "
+            f"--tcn_lookahead={lookahead} (0: VideoPose3D's causal model).")
+    return "causal", own
 
 
 def own_protocol(model):
@@ -164,11 +201,12 @@ class SequenceLifter:
                              f"at most `num_frames` ({num_frames}).")
         self.protocol = protocol
         self.num_frames = int(num_frames)
-        self.lookahead = int(lookahead)
-        read_position(self.num_frames, protocol, self.lookahead)  # checks the lookahead
-        self.margin = check_margin(self.num_frames, margin, step if protocol == "average" else 1)
         self.convolutional = protocol == "convolutional" or (
             protocol == "causal" and is_convolutional(model))
+        self._plan_protocol, lookahead = model_protocol(model, protocol, int(lookahead))
+        self.lookahead = int(lookahead)
+        read_position(self.num_frames, self._plan_protocol, self.lookahead)  # checks it
+        self.margin = check_margin(self.num_frames, margin, step if protocol == "average" else 1)
         self.one_output = is_convolutional(model)
         self.step = int(step)
         self.batch_size = int(batch_size)
@@ -196,7 +234,7 @@ class SequenceLifter:
             intrinsics = np.zeros(4, np.float32)
         length = len(x)
         index, target = (t.numpy() for t in window_plan(
-            length, self.num_frames, self.protocol, self.step, self.lookahead,
+            length, self.num_frames, self._plan_protocol, self.step, self.lookahead,
             self.convolutional, self.one_output, self.margin))
         total = np.zeros((length, x.shape[1], 3), np.float64)
         count = np.zeros((length, 1, 1), np.float64)
@@ -307,6 +345,7 @@ def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol
     num_joints = x.shape[2]
     convolutional = protocol == "convolutional" or (
         protocol == "causal" and is_convolutional(model))
+    protocol, lookahead = model_protocol(model, protocol, lookahead)
     index, target = window_plan(length, num_frames, protocol, step, lookahead, convolutional,
                                 one_output=is_convolutional(model), margin=margin)
     num_windows = tf.shape(index)[0]

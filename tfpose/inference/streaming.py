@@ -77,9 +77,12 @@ def stream_step(model, num_frames, lookahead=0, flip=True, skeleton=skeleton_lib
         model: the inference model, `[N, T, J, 2] (, [N, 4])` -> `[N, T, J, 3]`
             (a TCN: `[N, 1, J, 3]`).
         num_frames: `T` (`tfpose.inference.protocols.window_frames`).
-        lookahead: `L`, `0 <= L < T`.
+        lookahead: `L`, `0 <= L < T`; for a TCN, at least its own
+            (`tfpose.inference.protocols.model_protocol`), and it streams
+            at its own.
         flip: flip test-time augmentation (both in one batch of 2).
     """
+    _, lookahead = protocols.model_protocol(model, "causal", lookahead)
     position = protocols.read_position(num_frames, "causal", lookahead)
     with_intrinsics = protocols.needs_intrinsics(model)
     single_output = protocols.is_convolutional(model)
@@ -152,7 +155,13 @@ class _FunctionStep:
 
         model = inference_model(model)
         self.num_frames = protocols.window_frames(model, num_frames)
-        self.lookahead = 0 if lookahead is None else int(lookahead)
+        if protocols.is_convolutional(model):
+            # A TCN streams at the lookahead it was trained for (or fails).
+            own = protocols.model_lookahead(model)
+            requested = own if lookahead is None else int(lookahead)
+            self.lookahead = protocols.model_protocol(model, "causal", requested)[1]
+        else:
+            self.lookahead = 0 if lookahead is None else int(lookahead)
         self.needs_intrinsics = protocols.needs_intrinsics(model)
         self._fn = step_function(model, self.num_frames, self.lookahead, flip)
 
@@ -212,7 +221,10 @@ class StreamingLifter:
             directory (its `stream` signature) or a stream `.tflite` file.
         lookahead: `L` future frames each pose waits for. Exported streams
             have theirs built in (`None`: theirs; another value is an
-            error); for Keras models `None` means 0.
+            error); for Keras models `None` means 0, except a TCN, which
+            predicts one frame of its receptive field and streams at its
+            own `lookahead` (`None`, or any larger `L`: the same poses;
+            a smaller `L` is an error).
         intrinsics: the camera's normalised `(f_x, f_y, c_x, c_y)`
             (`tfpose.camera.intrinsics_for` from a focal length or field of
             view); `None`: `tfpose.camera.DEFAULT_FOV_DEG` and the image

@@ -29,7 +29,9 @@ class TCN(keras.Model):
 
     Input `[B, T, J, 2]` with `T >= receptive_field`; output
     `[B, T - receptive_field + 1, J, 3]`: the frames whose whole receptive
-    field is in the input, root-relative camera-frame metres. When `T`
+    field is in the input, output `k` being input frame
+    `k + receptive_field - 1 - lookahead`, in root-relative camera-frame
+    metres. When `T`
     equals the receptive field (training windows: one output frame) the
     model runs the strided form, which computes only that frame; otherwise
     the dilated form, which lifts a whole (edge-padded) sequence in one
@@ -44,6 +46,11 @@ class TCN(keras.Model):
         weight_decay: L2 on the convolution kernels (none in the paper).
         momentum: batch-norm momentum (PyTorch's 0.1 is Keras's 0.9).
         num_joints: joints in and out.
+        lookahead: future frames in the receptive field of the frame it
+            predicts: the centre by default (`(receptive_field - 1) // 2`,
+            the paper's symmetric model), 0 for VideoPose3D's causal model.
+            The convolutions are the same; training supervises that frame
+            of each window, and every sequence protocol reads it there.
     """
 
     # How it lifts whole sequences (`tfpose.inference.protocols`).
@@ -54,13 +61,19 @@ class TCN(keras.Model):
 
     def __init__(self, filter_widths=(3, 3, 3, 3, 3), channels=1024, num_frames="receptive_field",
                  dropout=0.25, weight_decay=0.0, momentum=0.9,
-                 num_joints=skeleton_lib.H36M.num_joints, **kwargs):
+                 num_joints=skeleton_lib.H36M.num_joints, lookahead=None, **kwargs):
         super().__init__(**kwargs)
         filter_widths = tuple(int(w) for w in filter_widths)
         if not filter_widths or any(w < 1 or w % 2 == 0 for w in filter_widths):
             raise ValueError(f"`filter_widths` must be odd and positive, got {filter_widths}.")
         self.filter_widths = filter_widths
         self.receptive_field = math.prod(filter_widths)
+        if lookahead is None:
+            lookahead = (self.receptive_field - 1) // 2
+        if not 0 <= int(lookahead) < self.receptive_field:
+            raise ValueError(f"`lookahead` must be in [0, {self.receptive_field - 1}] for a "
+                             f"receptive field of {self.receptive_field} frames, got {lookahead}.")
+        self.lookahead = int(lookahead)
         if num_frames == "receptive_field":
             num_frames = self.receptive_field
         if num_frames is not None and num_frames < self.receptive_field:
@@ -149,6 +162,7 @@ class TCN(keras.Model):
             "weight_decay": self.weight_decay,
             "momentum": self.momentum,
             "num_joints": self.num_joints,
+            "lookahead": self.lookahead,
         }
 
     @classmethod

@@ -79,11 +79,13 @@ def output_frames(model):
 
 
 def match_targets(dataset, model):
-    """The targets of `model`'s outputs: the frames a TCN outputs (the
-    window's centre), repeated for every output of a multi-output model."""
+    """The targets of `model`'s outputs: the frames a TCN outputs (those
+    `model.lookahead` frames before each receptive field's end: the centre
+    by default), repeated for every output of a multi-output model."""
     if hasattr(model, "receptive_field"):
-        half = (model.receptive_field - 1) // 2
-        dataset = dataset.map(lambda x, y: (x, y[:, half : tf.shape(y)[1] - half]))
+        lookahead = protocols.model_lookahead(model)
+        past = model.receptive_field - 1 - lookahead
+        dataset = dataset.map(lambda x, y: (x, y[:, past : tf.shape(y)[1] - lookahead]))
     names = output_names(model)
     if names is None:
         return dataset
@@ -119,13 +121,17 @@ def save_model(model, path):
 
 def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, stride, seed,
                    flip, noise_std, steps_per_epoch=0, validation_steps=0, intrinsics=False,
-                   cameras=None, body_scale=0.0, bone_scale=0.0):
+                   cameras=None, body_scale=0.0, bone_scale=0.0, lookahead=None):
     """The training stream, validation `tf.data` pipeline and steps per epoch.
 
     With `cameras` (a `tfpose.camera.VirtualCameras`), training windows
     come from the sequences' world-frame motion, each through its own
     drawn camera (and body, with `body_scale` / `bone_scale`); otherwise
     from their fixed views. Validation always uses the fixed views.
+
+    `lookahead`: training windows put every frame at position
+    `num_frames - 1 - lookahead` (a TCN's predicted frame,
+    `protocols.model_lookahead`); `None`: the centre.
 
     Returns `(make_train, val_ds, steps)`: `make_train(start_step=0,
     input_context=None)` builds the endless, step-indexed training stream
@@ -155,7 +161,7 @@ def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, st
             views, num_frames=num_frames, batch_size=batch_size, training=True, stride=stride,
             seed=seed, flip=flip, noise_std=noise_std, intrinsics=intrinsics,
             endless=True, start_step=start_step, cameras=cameras, body_scale=body_scale,
-            bone_scale=bone_scale, **shards)
+            bone_scale=bone_scale, lookahead=lookahead, **shards)
 
     val_ds = None
     if val_sequences:
