@@ -71,6 +71,8 @@ class KerasLifter(Lifter):
             raise ValueError(f"{path}: {error}") from None
         model = inference_model(model)
         num_frames = protocols.window_frames(model)
+        if lookahead is None:  # a TCN's own, else strictly causal
+            lookahead = protocols.model_lookahead(model) or 0
         self.lifter = protocols.SequenceLifter(
             model, num_frames, step=step, flip=flip, protocol=protocol, lookahead=lookahead,
             margin=margin if protocol == "average" else 0)
@@ -131,7 +133,7 @@ def load_lifter(path, protocol=None, lookahead=None):
     """A `Lifter` for a SavedModel directory, `.keras` or `.tflite` file.
 
     `protocol`: `None` for the model's own (an export's, built in), or
-    `"causal"` with `lookahead` (default 0; exports: through their
+    `"causal"` with `lookahead` (default 0, a TCN's own; exports: through their
     `stream` signature, whose lookahead it must be, default theirs).
     """
     path = os.fspath(path)
@@ -150,7 +152,7 @@ def load_lifter(path, protocol=None, lookahead=None):
         raise FileNotFoundError(f"Model not found: {path}")
     extension = os.path.splitext(path)[1].lower()
     if extension == ".keras":
-        return KerasLifter(path, protocol=protocol, lookahead=lookahead or 0)
+        return KerasLifter(path, protocol=protocol, lookahead=lookahead)
     if extension == ".tflite":
         return TFLiteLifter(path)
     raise ValueError(f"{path}: expected a SavedModel directory, a .keras or a .tflite file.")
