@@ -106,8 +106,8 @@ def main(argv):
         raise app.UsageError(str(error)) from None
     summary["checkpoint"] = checkpoint
     summary["protocol"] = protocol = protocols.resolve_protocol(model, FLAGS.eval_protocol)
-    if protocol == "causal":
-        summary["lookahead"] = FLAGS.lookahead
+    if protocol == "causal":  # (a TCN's own)
+        summary["lookahead"] = protocols.model_protocol(model, protocol, FLAGS.lookahead)[1]
     if _CAMERA_SPACE.value:
         summary["focal_scale"] = _FOCAL_SCALE.value
     summary["step"] = FLAGS.eval_step

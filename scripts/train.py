@@ -61,6 +61,15 @@ def main(argv):
     # The model first: its window (`num_frames`) and inputs shape the data.
     with strategy.scope():
         model = MODELS[FLAGS.model](**tfpose_flags.model_kwargs())
+    if FLAGS.evaluate:  # a protocol the closing evaluation cannot run fails now, not then
+        protocol = protocols.resolve_protocol(model, FLAGS.eval_protocol)
+        try:
+            protocol, lookahead = protocols.model_protocol(model, protocol, FLAGS.lookahead)
+            if protocol == "causal":
+                protocols.read_position(protocols.window_frames(model, FLAGS.num_frames),
+                                        protocol, lookahead)
+        except ValueError as error:
+            raise app.UsageError(str(error)) from None
     data = tfpose_flags.data_kwargs()
     train = sources.load_sequences(FLAGS.dataset, "train", **data)
     test = sources.load_sequences(FLAGS.dataset, "test", **data) if (

@@ -198,7 +198,14 @@ def training_speed(model_name, model_kwargs, loss_kwargs, *, batch_size, learnin
                                    model)
     iterator = iter(dataset.repeat())
     model.make_train_function()
-    seconds = median_seconds(lambda: model.train_function(iterator), repeats, warmup)
+
+    def step():
+        # Reading a log value waits for the step (an accelerator runs it
+        # asynchronously).
+        logs = model.train_function(iterator)
+        return float(next(iter(logs.values())))
+
+    seconds = median_seconds(step, repeats, warmup)
     return {"seconds_per_step": seconds, "steps_per_second": 1.0 / seconds,
             "windows_per_second": batch_size / seconds, "batch_size": batch_size,
             "steps_run": int(model.optimizer.iterations.numpy())}
@@ -261,8 +268,8 @@ def _stream_lifter(model, backend, directory, lookahead, flip, num_frames):
     signature converted to TFLite (written once to `directory`)."""
     from tfpose.inference import streaming
 
-    if protocols.is_convolutional(model):  # a TCN streams at its own lookahead, or later
-        lookahead = max(lookahead, protocols.model_lookahead(model))
+    if protocols.is_convolutional(model):  # a TCN streams at its own lookahead
+        lookahead = protocols.model_protocol(model, "causal", lookahead)[1]
     if backend == "keras":
         return streaming.StreamingLifter(model, lookahead=lookahead, flip=flip,
                                          num_frames=num_frames)
@@ -290,6 +297,8 @@ def streaming_latency(model, num_frames, backends=STREAM_BACKENDS, frames=2000, 
     `warmup`, and the largest difference of the poses from the Keras
     backend's (when measured) over the first 100 frames."""
     x = random_keypoints((frames + warmup, 17, 2), seed=1)
+    if protocols.is_convolutional(model):  # a TCN streams at its own lookahead
+        lookahead = protocols.model_protocol(model, "causal", lookahead)[1]
     results = {"frames": frames, "lookahead": lookahead, "flip": flip, "ms": {},
                "max_abs_difference": {}}
     reference = None

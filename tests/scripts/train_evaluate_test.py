@@ -149,3 +149,9 @@ def test_bad_flags_fail_clearly(tmp_path):
     assert result.returncode != 0 and "HDM05 data directory not found" in result.stderr
     result = _run(["scripts/evaluate.py", f"--checkpoint={tmp_path / 'none.keras'}"])
     assert result.returncode != 0 and "Checkpoint not found" in result.stderr
+    # A closing evaluation that cannot run fails before any training: a
+    # centre-trained TCN has no causal reading without lookahead.
+    result = _run(["scripts/train.py", "--flagfile=configs/tcn_demo.cfg",
+                   f"--model_dir={tmp_path / 'tcn'}", "--eval_protocol=causal", "--lookahead=0"])
+    assert result.returncode != 0 and "--tcn_lookahead=0" in result.stderr
+    assert not (tmp_path / "tcn" / "training.csv").exists()

@@ -57,7 +57,7 @@ class KerasLifter(Lifter):
 
     kind = "keras"
 
-    def __init__(self, path, step=5, flip=True, protocol=None, lookahead=0, margin=0):
+    def __init__(self, path, step=5, flip=True, protocol=None, lookahead=None, margin=0):
         import keras
 
         import tfpose.models  # noqa: F401  (registers the classes)

@@ -258,7 +258,9 @@ class StreamingLifter:
                 if lookahead is not None and lookahead != model.lookahead:
                     raise ValueError(f"{path} streams with a lookahead of {model.lookahead} "
                                      f"frames, not {lookahead}; export again with "
-                                     f"--lookahead={lookahead}, or use the .keras model.")
+                                     f"--lookahead={lookahead} (a TCN streams at the lookahead "
+                                     f"it was trained with, --tcn_lookahead), or use the "
+                                     f".keras model.")
             else:
                 raise ValueError(f"{path}: expected a .keras file, a SavedModel directory or a "
                                  "stream .tflite file.")

@@ -1,8 +1,9 @@
 """The temporal convolution network of VideoPose3D (Pavllo et al., CVPR 2019).
 
 The baseline that video lifters are measured against: 2D keypoints of
-`receptive_field` consecutive frames in, the 3D pose of the centre frame
-out, by dilated 1D convolutions over time with the joints as channels.
+`receptive_field` consecutive frames in, the 3D pose of one frame out (the
+centre, or `lookahead` frames before the end), by dilated 1D convolutions
+over time with the joints as channels.
 """
 
 import math

@@ -48,9 +48,9 @@ def compile_model(model, loss_kwargs, learning_rate, head_weight=None):
     if loss_kwargs.get("stream_weight") and hasattr(model, "receptive_field"):
         raise ValueError(
             f"stream_weight trains the window frame that the causal protocol reads, but "
-            f"{type(model).__name__} predicts each frame from the centre of its receptive "
-            f"field, not from a window position; use a model that outputs every window "
-            f"frame (UGCN, DG-Net).")
+            f"{type(model).__name__} predicts one frame of its receptive field; use a model "
+            f"that outputs every window frame (UGCN, DG-Net), or train a TCN for live use "
+            f"with --tcn_lookahead.")
     names = output_names(model)
     if names is not None and head_weight is None:
         head_weight = model.BLOCK_LOSS_WEIGHT
