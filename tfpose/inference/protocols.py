@@ -34,8 +34,9 @@ The protocols:
   `"causal"` it is read there, i.e. the causal protocol at the model's
   lookahead (`model_protocol`); a causal `L` below it is an error, one
   above it gives the same poses. It runs as one convolutional pass, padded
-  by `T - 1 - L` frames before and `L` after. `tfpose.inference.streaming.StreamingLifter` is the same protocol
-  one frame at a time. `"center"` is the causal protocol with
+  by `T - 1 - L` frames before and `L` after.
+  `tfpose.inference.streaming.StreamingLifter` is the same protocol one
+  frame at a time. `"center"` is the causal protocol with
   `L = T - 1 - T // 2`.
 
 With flip augmentation every window is also lifted mirrored, the output

@@ -16,7 +16,6 @@ from tfpose.layers.temporal_upsample import TemporalUpsample
 
 __all__ = [
     "BalancedCoordinates", "EdgeWeights", "DynamicSpatialGraphConv", "DynamicTemporalGraphConv",
-    "FixedSpatialGraphConv",
-    "FixedTemporalGraphConv", "GraphResidualModule", "RootRelative", "SpatialGraphConv", "SpatialNonLocal",
-    "STGCNBlock", "TemporalConv", "TemporalUpsample",
+    "FixedSpatialGraphConv", "FixedTemporalGraphConv", "GraphResidualModule", "RootRelative",
+    "SpatialGraphConv", "SpatialNonLocal", "STGCNBlock", "TemporalConv", "TemporalUpsample",
 ]
