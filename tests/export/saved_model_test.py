@@ -188,10 +188,12 @@ def test_failed_export_leaves_nothing(exported, tmp_path):
 # which the test input exceeds (clipping moves a few coordinates by 10% of
 # the scale even at 16 bits), so no bound here would separate a good
 # conversion from a bad one; docs/RESULTS.md measures them on the releases.
+# DG-Net's heads subtract their root, so every joint carries the root's
+# rounding too: its means are up to about 1.4x those before (5e-3).
 ACCURACY = {
     ("ugcn", "int16x8"): None,
-    ("dgnet", "fp16"): dict(median=2e-3, mean=5e-3),
-    ("dgnet", "dynamic_int8"): dict(median=2e-3, mean=5e-3),
+    ("dgnet", "fp16"): dict(median=2e-3, mean=7e-3),
+    ("dgnet", "dynamic_int8"): dict(median=2e-3, mean=7e-3),
     ("dgnet", "int8"): None,
 }
 
