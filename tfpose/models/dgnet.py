@@ -97,7 +97,7 @@ class DGNet(keras.Model):
         root_relative: subtract each head's predicted root from its pose.
             The heads share one kernel over all joints, so they cannot put
             the root at zero by themselves: trained on HDM05 without this,
-            the root sat 133 mm off and every root-relative joint with it
+            the root sat 134 mm off and every root-relative joint with it
             (docs/RESULTS.md). `False` only for models saved before it
             existed (their configs lack the key). The balanced output is
             root-relative either way.
