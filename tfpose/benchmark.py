@@ -269,7 +269,7 @@ def _stream_lifter(model, backend, directory, lookahead, flip, num_frames):
     from tfpose.inference import streaming
 
     if protocols.is_convolutional(model):  # a TCN streams at its own lookahead
-        lookahead = protocols.model_protocol(model, "causal", lookahead)[1]
+        lookahead = protocols.model_lookahead(model)
     if backend == "keras":
         return streaming.StreamingLifter(model, lookahead=lookahead, flip=flip,
                                          num_frames=num_frames)
@@ -298,7 +298,7 @@ def streaming_latency(model, num_frames, backends=STREAM_BACKENDS, frames=2000, 
     backend's (when measured) over the first 100 frames."""
     x = random_keypoints((frames + warmup, 17, 2), seed=1)
     if protocols.is_convolutional(model):  # a TCN streams at its own lookahead
-        lookahead = protocols.model_protocol(model, "causal", lookahead)[1]
+        lookahead = protocols.model_lookahead(model)
     results = {"frames": frames, "lookahead": lookahead, "flip": flip, "ms": {},
                "max_abs_difference": {}}
     reference = None
