@@ -149,3 +149,25 @@ def test_tiny_training_run_and_round_trip(tmp_path):
     lifter = lifters.load_lifter(path)
     expected = protocols.SequenceLifter(model, 9, protocol="convolutional")(x[0])
     np.testing.assert_allclose(lifter(x[0]), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("lookahead", [0, 3])
+def test_validation_scores_frames_where_the_protocols_read_them(lookahead):
+    from tfpose.data import pipeline, sources
+
+    sequences = sources.load_sequences("synthetic", "train", synthetic_sequences=2,
+                                       synthetic_frames=21, num_cameras=2)
+    model = TCN(filter_widths=(3, 3), channels=8, num_frames=9, lookahead=lookahead)
+    _, val_ds, _ = runner.train_datasets(
+        sequences[:1], sequences, num_frames=9, batch_size=5, stride=1, seed=0, flip=False,
+        noise_std=0.0, lookahead=lookahead)
+    batches = list(runner.match_targets(val_ds, model).as_numpy_iterator())
+    x = np.concatenate([b[0] for b in batches])
+    y = np.concatenate([b[1] for b in batches])
+    stride = runner.VALIDATION_FRAME_STRIDE
+    views = pipeline.view_arrays(runner.views_of(sequences))
+    # Every stride-th frame of every view, in order, once each ...
+    np.testing.assert_allclose(y[:, 0], np.concatenate([p[::stride] for _, p in views]))
+    # ... with its keypoints at the window position the model predicts.
+    np.testing.assert_allclose(x[:, 8 - lookahead],
+                               np.concatenate([k[::stride] for k, _ in views]))

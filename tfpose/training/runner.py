@@ -119,6 +119,10 @@ def save_model(model, path):
         model.save(temporary)
 
 
+# Validation of one-output-frame models (TCN) scores every this many frames.
+VALIDATION_FRAME_STRIDE = 8
+
+
 def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, stride, seed,
                    flip, noise_std, steps_per_epoch=0, validation_steps=0, intrinsics=False,
                    cameras=None, body_scale=0.0, bone_scale=0.0, lookahead=None):
@@ -131,7 +135,10 @@ def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, st
 
     `lookahead`: training windows put every frame at position
     `num_frames - 1 - lookahead` (a TCN's predicted frame,
-    `protocols.model_lookahead`); `None`: the centre.
+    `protocols.model_lookahead`); `None`: the centre. Validation windows
+    of a model with `lookahead` (one output frame) are those of every
+    `VALIDATION_FRAME_STRIDE`-th frame at that position; otherwise they
+    tile each view ("valid" padding).
 
     Returns `(make_train, val_ds, steps)`: `make_train(start_step=0,
     input_context=None)` builds the endless, step-indexed training stream
@@ -165,10 +172,17 @@ def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, st
 
     val_ds = None
     if val_sequences:
+        if lookahead is None:  # whole-window outputs: each frame about once
+            windows = dict(stride=num_frames, padding="valid")
+        else:
+            # One output frame per window: windows at the frames the
+            # sequence protocol reads, every VALIDATION_FRAME_STRIDE-th
+            # frame (all of them would cost an epoch's worth of forward
+            # passes), so the validation MPJPE estimates the test figure.
+            windows = dict(stride=VALIDATION_FRAME_STRIDE, padding="same", lookahead=lookahead)
         val_ds = pipeline.make_dataset(
             views_of(val_sequences), num_frames=num_frames, batch_size=batch_size,
-            training=False, stride=num_frames, padding="valid", intrinsics=intrinsics,
-        )
+            training=False, intrinsics=intrinsics, **windows)
         if validation_steps:
             val_ds = val_ds.take(validation_steps)
     return make_train, val_ds, steps
