@@ -195,6 +195,9 @@ def define_model_flags():
     define("integer", "tcn_lookahead",
            "Future frames in the receptive field of the frame TCN predicts (0: "
            "VideoPose3D's causal model; unset: the centre)", lower_bound=0)
+    define("bool", "tcn_root_relative",
+           "Subtract TCN's predicted root from every joint (its MPJPE loss does not train the "
+           "root's own output)")
     # Every model.
     define("float", "dropout", "Dropout rate", lower_bound=0.0, upper_bound=1.0)
     define("float", "weight_decay", "Weight decay on convolution kernels", lower_bound=0.0)
@@ -234,7 +237,7 @@ MODEL_FLAGS = {
     "tcn": {
         "filter_widths": "tcn_filter_widths", "channels": "tcn_channels",
         "num_frames": "num_frames", "dropout": "dropout", "weight_decay": "weight_decay",
-        "lookahead": "tcn_lookahead",
+        "lookahead": "tcn_lookahead", "root_relative": "tcn_root_relative",
     },
 }
 # The flag that sets each `tfpose.losses.MotionLoss` argument.

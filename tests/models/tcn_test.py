@@ -44,12 +44,14 @@ def _numpy_tcn(model, x):
         h = residual + h
         dilation *= width
     kernel, bias = (w.numpy() for w in model.shrink.weights)
-    y = h @ kernel[0] + bias
-    return y.reshape(x.shape[0], -1, x.shape[2], 3)
+    y = (h @ kernel[0] + bias).reshape(x.shape[0], -1, x.shape[2], 3)
+    return y - y[..., :1, :] if model.root_relative else y
 
 
-def test_dilated_and_strided_forms_match_numpy():
-    model = _randomize(TCN(filter_widths=(3, 5, 3), channels=12, num_frames=None))
+@pytest.mark.parametrize("root_relative", [True, False])
+def test_dilated_and_strided_forms_match_numpy(root_relative):
+    model = _randomize(TCN(filter_widths=(3, 5, 3), channels=12, num_frames=None,
+                           root_relative=root_relative))
     assert model.receptive_field == 45
     x = np.random.default_rng(1).normal(size=(2, 52, 17, 2)).astype(np.float32)
     dilated = model(x, training=False).numpy()
@@ -171,3 +173,30 @@ def test_validation_scores_frames_where_the_protocols_read_them(lookahead):
     # ... with its keypoints at the window position the model predicts.
     np.testing.assert_allclose(x[:, 8 - lookahead],
                                np.concatenate([k[::stride] for k, _ in views]))
+
+
+def test_root_relative_output_is_what_the_loss_and_the_protocols_score():
+    x = np.random.default_rng(5).normal(size=(31, 17, 2)).astype(np.float32)
+    free = _randomize(TCN(filter_widths=(3, 3), channels=8, num_frames=9, root_relative=False))
+    model = TCN(filter_widths=(3, 3), channels=8, num_frames=9)
+    assert model.root_relative  # the default
+    model.set_weights(free.get_weights())
+    raw = free(np.stack([x[:9]]), training=False).numpy()
+    assert np.abs(raw[..., 0, :]).min() > 0  # nothing puts a free root at zero
+    np.testing.assert_allclose(model(x[None, :9], training=False), raw - raw[..., :1, :],
+                               rtol=1e-5, atol=1e-6)
+    # The protocols zero the root and keep the other joints: for a
+    # root-relative model that is the pose the MPJPE loss measured.
+    lifted = protocols.SequenceLifter(model, 9, protocol="convolutional", flip=False)(x)
+    windows = np.stack([x[max(0, min(len(x) - 1, t + k))] for t in range(len(x))
+                        for k in range(-4, 5)]).reshape(len(x), 9, 17, 2)
+    expected = model(windows, training=False).numpy()[:, 0]
+    np.testing.assert_allclose(lifted, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_models_saved_before_root_relative_load_without_it():
+    config = TCN(filter_widths=(3, 3), channels=8).get_config()
+    assert config["root_relative"] is True
+    assert TCN.from_config(config).root_relative
+    del config["root_relative"]
+    assert not TCN.from_config(config).root_relative

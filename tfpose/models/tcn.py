@@ -52,6 +52,14 @@ class TCN(keras.Model):
             the paper's symmetric model), 0 for VideoPose3D's causal model.
             The convolutions are the same; training supervises that frame
             of each window, and every sequence protocol reads it there.
+        root_relative: subtract the predicted root joint from every joint,
+            so the output is root-relative by construction. The MPJPE loss
+            measures joints from the predicted root, so without it nothing
+            trains the root's own output and it drifts; the sequence
+            protocols zero the root and keep the other joints, which then
+            carry that drift (a 27-frame model scored 62 mm from its root
+            and 130 mm with the root zeroed). Models saved before this
+            option load without it.
     """
 
     # How it lifts whole sequences (`tfpose.inference.protocols`).
@@ -62,7 +70,8 @@ class TCN(keras.Model):
 
     def __init__(self, filter_widths=(3, 3, 3, 3, 3), channels=1024, num_frames="receptive_field",
                  dropout=0.25, weight_decay=0.0, momentum=0.9,
-                 num_joints=skeleton_lib.H36M.num_joints, lookahead=None, **kwargs):
+                 num_joints=skeleton_lib.H36M.num_joints, lookahead=None, root_relative=True,
+                 **kwargs):
         super().__init__(**kwargs)
         filter_widths = tuple(int(w) for w in filter_widths)
         if not filter_widths or any(w < 1 or w % 2 == 0 for w in filter_widths):
@@ -87,6 +96,7 @@ class TCN(keras.Model):
         self.weight_decay = float(weight_decay)
         self.momentum = float(momentum)
         self.num_joints = int(num_joints)
+        self.root_relative = bool(root_relative)
         regularizer = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
 
         def norm(name):
@@ -145,8 +155,10 @@ class TCN(keras.Model):
                           training=training)
             x = residual + x
             dilation *= width
-        y = self.shrink(x)
-        return ops.reshape(y, (batch, -1, self.num_joints, 3))
+        y = ops.reshape(self.shrink(x), (batch, -1, self.num_joints, 3))
+        if self.root_relative:
+            y = y - y[:, :, :1]
+        return y
 
     def output_frames(self, input_frames):
         """Frames out for `input_frames` frames in."""
@@ -164,8 +176,10 @@ class TCN(keras.Model):
             "momentum": self.momentum,
             "num_joints": self.num_joints,
             "lookahead": self.lookahead,
+            "root_relative": self.root_relative,
         }
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # Models saved before `root_relative` existed were trained without it.
+        return cls(**{"root_relative": False, **config})
