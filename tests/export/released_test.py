@@ -121,3 +121,26 @@ def test_release_quantized_tflite_accuracy(hdm05_dir):
         displacement = 1000 * np.mean(np.concatenate(
             [np.linalg.norm(p - r, axis=-1).ravel() for p, r in zip(poses, reference)]))
         assert displacement <= bound_mm, (quantization, displacement)
+
+
+@pytest.mark.parametrize("release", KERAS_RELEASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_release_card_fine_tuning_code_runs(release):
+    """The card's fine-tuning snippet, run as written on a few windows."""
+    from tfpose.data import pipeline, sources
+    from tfpose.training import runner
+
+    card = (release / "MODEL_CARD.md").read_text()
+    code = re.search(r"## Fine-tuning.*?```python\n(.*?)```", card, re.S).group(1)
+    code = code.replace(f'"{release.parent.name}/{release.name}/', f'"{release}/')
+    code = code.replace("epochs=5", "epochs=2")
+    window = saved_model.load_signature(release, saved_model.WINDOW)
+    frames = window.structured_input_signature[1]["keypoints_2d"].shape[1]
+    sequences = sources.load_sequences("synthetic", "train", synthetic_sequences=2,
+                                       synthetic_frames=frames + 8, num_cameras=1)
+    train_ds = pipeline.make_dataset(runner.views_of(sequences), num_frames=frames,
+                                     batch_size=4, training=True, stride=4)
+    namespace = {"train_ds": train_ds.take(2)}
+    exec(code, namespace)
+    history = namespace["model"].history.history
+    assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
+    assert np.isfinite(history["mpjpe"]).all()

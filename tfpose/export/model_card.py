@@ -199,15 +199,20 @@ def render(*, name, version, model, parameters, flag_values, num_frames, protoco
     ]
     if keras_file:
         loss = ", ".join(f"{k}={v!r}" for k, v in (loss_kwargs or {}).items())
+        # A TCN outputs one frame per window: no velocity to measure.
+        kinds = '("mpjpe", "p_mpjpe")' if model == "tcn" else ""
         lines += ["## Fine-tuning", "",
                   f"`{keras_file}` is the trained Keras model (float32, not compiled). "
-                  "To fine-tune it on your own data with the loss it was trained with:", "",
+                  "To fine-tune it on your own data with the loss it was trained with "
+                  "(`runner.match_targets` gives each output the frames it predicts):", "",
                   "```python", "import keras", "import tfpose.models  # registers the layers",
-                  "from tfpose import losses, metrics", "",
+                  "from tfpose import losses, metrics",
+                  "from tfpose.training import runner", "",
                   f'model = keras.models.load_model("{name}/{version}/{keras_file}")',
                   f"model.compile(keras.optimizers.Adam(1e-4), loss=losses.MotionLoss({loss}),",
-                  "              metrics=metrics.pose_metrics())",
-                  "model.fit(train_ds, epochs=5)  # datasets from tfpose.data.pipeline",
+                  f"              metrics=metrics.pose_metrics({kinds}))",
+                  "model.fit(runner.match_targets(train_ds, model), epochs=5)"
+                  "  # windows from tfpose.data.pipeline",
                   "```", ""]
     if tflite_files:
         accuracy = tflite_accuracy or {}
