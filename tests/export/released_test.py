@@ -142,5 +142,7 @@ def test_release_card_fine_tuning_code_runs(release):
     namespace = {"train_ds": train_ds.take(2)}
     exec(code, namespace)
     history = namespace["model"].history.history
-    assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
-    assert np.isfinite(history["mpjpe"]).all()
+    assert len(history["loss"]) == 2 and {"loss", "mpjpe", "p_mpjpe"} <= set(history)
+    assert all(np.isfinite(values).all() for values in history.values()), history
+    # A TCN outputs one frame per window: no velocity to score.
+    assert ("mpjve" in history) == (release.parent.name.split("_")[0] != "tcn")

@@ -58,7 +58,7 @@ class TCN(keras.Model):
             trains the root's own output and it drifts; the sequence
             protocols zero the root and keep the other joints, which then
             carry that drift (a 27-frame model scored 62 mm from its root
-            and 130 mm with the root zeroed). Models saved before this
+            and 121 mm with the root zeroed, average over actions). Models saved before this
             option load without it.
     """
 
