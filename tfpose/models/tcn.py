@@ -58,8 +58,8 @@ class TCN(keras.Model):
             trains the root's own output and it drifts; the sequence
             protocols zero the root and keep the other joints, which then
             carry that drift (a 27-frame model scored 62 mm from its root
-            and 121 mm with the root zeroed, average over actions). Models saved before this
-            option load without it.
+            and 121 mm with the root zeroed, average over actions). Models
+            saved before this option load without it.
     """
 
     # How it lifts whole sequences (`tfpose.inference.protocols`).
@@ -156,9 +156,7 @@ class TCN(keras.Model):
             x = residual + x
             dilation *= width
         y = ops.reshape(self.shrink(x), (batch, -1, self.num_joints, 3))
-        if self.root_relative:
-            y = y - y[:, :, :1]
-        return y
+        return skeleton_lib.root_relative(y) if self.root_relative else y
 
     def output_frames(self, input_frames):
         """Frames out for `input_frames` frames in."""
