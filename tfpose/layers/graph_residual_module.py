@@ -30,6 +30,7 @@ class GraphResidualModule(keras.layers.Layer):
         graph, weighting, adjacency, seed: of the dynamic kinds (see
             `tfpose.layers.dynamic_graph`).
         dropout: dropout rate before the residual sum.
+        momentum: of the batch norms' moving statistics.
         parents: the joint tree, for `"fsg"`.
         kernel_regularizer: for the convolution kernels.
 
@@ -44,7 +45,7 @@ class GraphResidualModule(keras.layers.Layer):
 
     def __init__(self, kind, filters=128, k=3, graph="knn", weighting="fc", adjacency=None,
                  dropout=0.0, parents=skeleton_lib.H36M.parents, kernel_regularizer=None,
-                 seed=None, **kwargs):
+                 seed=None, momentum=0.99, **kwargs):
         super().__init__(**kwargs)
         if kind not in KINDS:
             raise ValueError(f"Unknown graph convolution {kind!r}; expected one of {KINDS}.")
@@ -58,6 +59,7 @@ class GraphResidualModule(keras.layers.Layer):
         self.parents = tuple(int(p) for p in parents)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.seed = seed
+        self.momentum = float(momentum)
         policy = self.dtype_policy
 
         def conv(name, seed_offset):
@@ -75,8 +77,10 @@ class GraphResidualModule(keras.layers.Layer):
 
         self.conv_1 = conv("conv_1", 0)
         self.conv_2 = conv("conv_2", 1)
-        self.norm_1 = keras.layers.BatchNormalization(dtype=policy, name="norm_1")
-        self.norm_2 = keras.layers.BatchNormalization(dtype=policy, name="norm_2")
+        self.norm_1 = keras.layers.BatchNormalization(momentum=self.momentum, dtype=policy,
+                                                      name="norm_1")
+        self.norm_2 = keras.layers.BatchNormalization(momentum=self.momentum, dtype=policy,
+                                                      name="norm_2")
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=policy, name="dropout")
 
     def build(self, inputs_shape, guide_shape=None):
@@ -107,6 +111,6 @@ class GraphResidualModule(keras.layers.Layer):
             "weighting": self.weighting, "adjacency": self.adjacency, "dropout": self.dropout,
             "parents": list(self.parents),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-            "seed": self.seed,
+            "seed": self.seed, "momentum": self.momentum,
         })
         return config

@@ -19,6 +19,7 @@ class SpatialNonLocal(keras.layers.Layer):
 
     Args:
         inner_channels: width of `theta`, `phi`, `g`; `None` for `C // 2`.
+        momentum: of the batch norm's moving statistics.
 
     Call arguments:
         inputs: `[B, T, J, C]`.
@@ -28,12 +29,14 @@ class SpatialNonLocal(keras.layers.Layer):
         `[B, T, J, C]`.
     """
 
-    def __init__(self, inner_channels=None, **kwargs):
+    def __init__(self, inner_channels=None, momentum=0.99, **kwargs):
         super().__init__(**kwargs)
         self.inner_channels = None if inner_channels is None else int(inner_channels)
+        self.momentum = float(momentum)
         self.theta = self.phi = self.g = self.project = None
         self.norm = keras.layers.BatchNormalization(
-            gamma_initializer="zeros", dtype=self.dtype_policy, name="norm")
+            gamma_initializer="zeros", momentum=self.momentum, dtype=self.dtype_policy,
+            name="norm")
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -60,5 +63,5 @@ class SpatialNonLocal(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"inner_channels": self.inner_channels})
+        config.update({"inner_channels": self.inner_channels, "momentum": self.momentum})
         return config
