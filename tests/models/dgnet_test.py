@@ -234,3 +234,28 @@ def test_heads_are_root_relative_and_old_configs_keep_their_outputs(tmp_path):
     model.save(path)
     np.testing.assert_array_equal(keras.models.load_model(path)(x)["network"],
                                   outputs["network"])
+
+
+def test_batch_norms_use_pytorch_momentum_and_old_configs_keep_keras_default():
+    model = DGNet(num_frames=4, **SMALL)
+    norms = [layer for layer in model._flatten_layers()
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    # embedding + 2 per residual module (5 per block) + 1 per non-local block (2 per block)
+    assert len(norms) == 1 + SMALL["num_blocks"] * (2 * 5 + 2)
+    assert {norm.momentum for norm in norms} == {0.9}
+    # One training step moves the moving mean a tenth of the way to the batch mean.
+    x = np.random.default_rng(3).normal(size=(8, 4, 17, 2)).astype(np.float32)
+    embedded = keras.Model(model.inputs, model.get_layer("embedding").output)(x).numpy()
+    model(x, training=True)
+    np.testing.assert_allclose(model.get_layer("embedding_norm").moving_mean.numpy(),
+                               0.1 * embedded.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-6)
+    config = model.get_config()
+    assert config["momentum"] == 0.9
+    revived = DGNet.from_config(config)
+    assert {n.momentum for n in revived._flatten_layers()
+            if isinstance(n, keras.layers.BatchNormalization)} == {0.9}
+    del config["momentum"]
+    old = DGNet.from_config(config)
+    assert old.momentum == 0.99
+    assert {n.momentum for n in old._flatten_layers()
+            if isinstance(n, keras.layers.BatchNormalization)} == {0.99}
