@@ -69,7 +69,17 @@ def test_init_from_a_different_architecture(tmp_path):
 
     build(8).save(tmp_path / "a.keras")
     model = build(8)
-    runner.initialize_from(model, str(tmp_path / "a.keras"))
+    assert runner.initialize_from(model, str(tmp_path / "a.keras")) == {}
+    # Same shapes, other settings: allowed (a fine-tune may mean it), and reported.
+    other = runner.build_model(
+        "ugcn", dict(num_frames=16, down_channels=[4, 4, 4, 8, 8, 8, 8, 8, 8],
+                     merge_channels=4, num_pairs=1, dropout=0.25),
+        dict(intervals=[2, 4]), 1e-3)
+    assert runner.initialize_from(other, str(tmp_path / "a.keras")) == {"dropout": (0.5, 0.25)}
+    np.testing.assert_array_equal(other.get_weights()[0], model.get_weights()[0])
+    tcn = runner.build_model("tcn", dict(filter_widths=[3], channels=8), {}, 1e-3)
+    with pytest.raises(ValueError, match=r"it is a UGCN, the model built from the flags a TCN"):
+        runner.initialize_from(tcn, str(tmp_path / "a.keras"))
     with pytest.raises(ValueError, match=r"a.keras: its architecture differs from the model "
                                          r"built from the flags \((its weight|it has \d+ weight)"):
         runner.initialize_from(build(16), str(tmp_path / "a.keras"))

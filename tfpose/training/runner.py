@@ -4,6 +4,7 @@ import os
 
 import keras
 import tensorflow as tf
+from absl import logging
 
 from tfpose import fileio, losses, metrics
 from tfpose.data import pipeline
@@ -223,14 +224,22 @@ def initialize_from(model, path):
     """Copies the weights of a saved `.keras` model into `model`, to fine-tune.
 
     The optimiser starts afresh. Raises `ValueError` naming the first
-    difference when the two architectures differ.
+    difference when the two are different models or architectures. Settings
+    that change what the same weights compute without changing their shapes
+    (a TCN's lookahead, a root subtraction, a graph ablation) may be
+    changed on purpose when fine-tuning, so they are logged as a warning
+    and returned: `{key: (saved, built)}` for every config entry that
+    differs (names aside).
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"No model to initialise from at {path!r}.")
     source = keras.models.load_model(path, compile=False)
     theirs, ours = source.weights, model.weights
     problem = None
-    if len(theirs) != len(ours):
+    if type(source) is not type(model):
+        problem = (f"it is a {type(source).__name__}, the model built from the flags a "
+                   f"{type(model).__name__}")
+    elif len(theirs) != len(ours):
         problem = f"it has {len(theirs)} weight tensors, the model built from flags {len(ours)}"
     else:
         for a, b in zip(theirs, ours):
@@ -242,4 +251,12 @@ def initialize_from(model, path):
         raise ValueError(
             f"Cannot initialise from {path}: its architecture differs from the model built "
             f"from the flags ({problem}). Pass the flags it was trained with (its flags.cfg).")
+    saved, built = source.get_config(), model.get_config()
+    changed = {key: (saved.get(key), built.get(key)) for key in sorted(set(saved) | set(built))
+               if key not in ("name", "trainable") and saved.get(key) != built.get(key)}
+    if changed:
+        logging.warning(
+            "Initialising from %s, whose settings differ from the flags' (saved -> now): %s",
+            path, "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items()))
     model.set_weights(source.get_weights())
+    return changed
