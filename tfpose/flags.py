@@ -182,6 +182,9 @@ def define_model_flags():
            "Balanced coordinate output: the model also takes the camera intrinsics (Table XI)")
     define("bool", "dgnet_root_relative",
            "Subtract each head's predicted root joint (off: heads as in runs before it)")
+    define("bool", "dgnet_joint_embedding",
+           "A learned vector per joint after the input embedding, so that the network can "
+           "tell left from right (off: exactly left/right-swap equivariant, as runs before it)")
     define("bool", "dgnet_non_local", "Spatial non-local blocks (Table XI)")
     define("bool", "dgnet_multi_level", "Block-level heads and their losses (Eq. 17; Table XI)")
     flags.DEFINE_float("dgnet_block_weight", None,
@@ -232,6 +235,7 @@ MODEL_FLAGS = {
         "spatial_unit": "dgnet_spatial_unit", "temporal_unit": "dgnet_temporal_unit",
         "non_local": "dgnet_non_local", "multi_level": "dgnet_multi_level",
         "balanced": "dgnet_balanced", "root_relative": "dgnet_root_relative",
+        "joint_embedding": "dgnet_joint_embedding",
         "dropout": "dropout", "weight_decay": "weight_decay",
     },
     "tcn": {

@@ -7,6 +7,7 @@ from tfpose.layers.dynamic_temporal_graph_conv import DynamicTemporalGraphConv
 from tfpose.layers.fixed_spatial_graph_conv import FixedSpatialGraphConv
 from tfpose.layers.fixed_temporal_graph_conv import FixedTemporalGraphConv
 from tfpose.layers.graph_residual_module import GraphResidualModule
+from tfpose.layers.joint_embedding import JointEmbedding
 from tfpose.layers.root_relative import RootRelative
 from tfpose.layers.spatial_graph_conv import SpatialGraphConv
 from tfpose.layers.spatial_non_local import SpatialNonLocal
@@ -16,6 +17,7 @@ from tfpose.layers.temporal_upsample import TemporalUpsample
 
 __all__ = [
     "BalancedCoordinates", "EdgeWeights", "DynamicSpatialGraphConv", "DynamicTemporalGraphConv",
-    "FixedSpatialGraphConv", "FixedTemporalGraphConv", "GraphResidualModule", "RootRelative",
+    "FixedSpatialGraphConv", "FixedTemporalGraphConv", "GraphResidualModule", "JointEmbedding",
+    "RootRelative",
     "SpatialGraphConv", "SpatialNonLocal", "STGCNBlock", "TemporalConv", "TemporalUpsample",
 ]

@@ -8,6 +8,7 @@ from tfpose.layers import (
     BalancedCoordinates,
     FixedSpatialGraphConv,
     GraphResidualModule,
+    JointEmbedding,
     RootRelative,
     SpatialNonLocal,
 )
@@ -101,6 +102,13 @@ class DGNet(keras.Model):
             (docs/RESULTS.md). `False` only for models saved before it
             existed (their configs lack the key). The balanced output is
             root-relative either way.
+        joint_embedding: add a learned vector per joint to the embedded
+            input (`tfpose.layers.JointEmbedding`; not in the paper). Every
+            other layer shares its weights over the joints of a left/right
+            symmetric graph, so without it the network is exactly
+            equivariant to swapping left and right joints and cannot tell
+            a body seen from the front from one seen from the back.
+            `False` for models saved before it existed.
         non_local: use the spatial non-local blocks.
         multi_level: add the block-level heads (training outputs a dict).
         dropout: dropout rate inside the residual modules.
@@ -146,6 +154,7 @@ class DGNet(keras.Model):
         multi_level=True,
         balanced=False,
         root_relative=True,
+        joint_embedding=True,
         dropout=0.0,
         momentum=0.9,
         weight_decay=0.0,
@@ -227,6 +236,8 @@ class DGNet(keras.Model):
 
         x = FixedSpatialGraphConv(channels, parents=parents, use_bias=False,
                                   kernel_regularizer=regularizer, name="embedding")(inputs)
+        if joint_embedding:
+            x = JointEmbedding(name="joint_embedding")(x)
         x = keras.layers.BatchNormalization(momentum=momentum, name="embedding_norm")(x)
         x = keras.layers.ReLU(name="embedding_relu")(x)
         features, outputs = [], {}
@@ -266,6 +277,7 @@ class DGNet(keras.Model):
         self.multi_level = bool(multi_level)
         self.balanced = bool(balanced)
         self.root_relative = bool(root_relative)
+        self.joint_embedding = bool(joint_embedding)
         self.dropout = float(dropout)
         self.momentum = float(momentum)
         self.weight_decay = float(weight_decay)
@@ -281,7 +293,8 @@ class DGNet(keras.Model):
             "weighting": self.weighting, "spatial_unit": list(self.spatial_unit),
             "temporal_unit": list(self.temporal_unit), "non_local": self.non_local,
             "multi_level": self.multi_level, "balanced": self.balanced,
-            "root_relative": self.root_relative, "dropout": self.dropout,
+            "root_relative": self.root_relative, "joint_embedding": self.joint_embedding,
+            "dropout": self.dropout,
             "momentum": self.momentum, "weight_decay": self.weight_decay,
             "parents": list(self.parents),
             "mirror": list(self.mirror), "seed": self.seed,
@@ -289,9 +302,11 @@ class DGNet(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        # Models saved before `root_relative` and `momentum` existed were
-        # trained without the one and with Keras's default of the other.
-        return cls(**{"root_relative": False, "momentum": 0.99, **config})
+        # Models saved before `root_relative`, `joint_embedding` and
+        # `momentum` existed were trained without the first two and with
+        # Keras's default of the third.
+        return cls(**{"root_relative": False, "joint_embedding": False, "momentum": 0.99,
+                      **config})
 
     def inference_model(self):
         """The deployed model: input -> network-level head, shared weights."""
