@@ -9,6 +9,7 @@ from tfpose.layers import (
     FixedSpatialGraphConv,
     FixedTemporalGraphConv,
     GraphResidualModule,
+    JointEmbedding,
     SpatialNonLocal,
 )
 
@@ -190,10 +191,12 @@ def _features(channels, guide_channels=None):
     (lambda: DynamicTemporalGraphConv(6, k=4), 5, None, 6, (1, 6)),
     (lambda: FixedSpatialGraphConv(6), 5, None, 6, (3, 7)),
     (lambda: FixedTemporalGraphConv(6), 5, None, 6, (1, 6)),
-    (lambda: SpatialNonLocal(), 6, None, 6, (3, 7)),
+    (lambda: SpatialNonLocal(momentum=0.9), 6, None, 6, (3, 7)),
+    (lambda: JointEmbedding(), 6, None, 6, (1, 5)),
     # kNN on a guide (the "precomputed" graph), through the residual module.
-    (lambda: GraphResidualModule("dsg", 8, k=3, dropout=0.1), 8, 2, 8, (1, 6)),
-], ids=["dsg_static_eg", "dtg", "fsg", "ftg", "non_local", "residual_dsg_guided"])
+    (lambda: GraphResidualModule("dsg", 8, k=3, dropout=0.1, momentum=0.9), 8, 2, 8, (1, 6)),
+], ids=["dsg_static_eg", "dtg", "fsg", "ftg", "non_local", "joint_embedding",
+        "residual_dsg_guided"])
 def test_layer_contract(make_layer, channels, guide, output_channels, frames, tmp_path):
     testing.run_layer_test(make_layer(), _features(channels, guide), (17, output_channels),
                            tmp_path, frames=frames)
@@ -261,3 +264,18 @@ def test_config_variants_round_trip_and_errors():
         DynamicSpatialGraphConv(4, graph="static", adjacency=np.zeros((17, 17)))
     with pytest.raises(ValueError, match="128 input channels"):
         GraphResidualModule("fsg")(np.zeros((1, 1, 17, 64), np.float32))
+
+
+def test_joint_embedding_adds_one_learned_vector_per_joint():
+    layer = JointEmbedding()
+    x = np.random.default_rng(6).normal(size=(2, 3, 17, 5)).astype(np.float32)
+    y = layer(x).numpy()
+    e = layer.embeddings.numpy()
+    assert e.shape == (17, 5) and np.abs(e[1:] - e[:-1]).max() > 1e-3  # drawn, not constant
+    np.testing.assert_allclose(y, x + e[None, None], rtol=1e-6, atol=1e-6)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(x) ** 2)
+    np.testing.assert_allclose(tape.gradient(loss, layer.embeddings).numpy(),
+                               2 * (x + e).sum(axis=(0, 1)), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="known joints and channels"):
+        JointEmbedding().build((None, None, None, 5))

@@ -245,7 +245,7 @@ def test_batch_norms_use_pytorch_momentum_and_old_configs_keep_keras_default():
     assert {norm.momentum for norm in norms} == {0.9}
     # One training step moves the moving mean a tenth of the way to the batch mean.
     x = np.random.default_rng(3).normal(size=(8, 4, 17, 2)).astype(np.float32)
-    embedded = keras.Model(model.inputs, model.get_layer("embedding").output)(x).numpy()
+    embedded = keras.Model(model.inputs, model.get_layer("joint_embedding").output)(x).numpy()
     model(x, training=True)
     np.testing.assert_allclose(model.get_layer("embedding_norm").moving_mean.numpy(),
                                0.1 * embedded.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-6)
@@ -259,3 +259,25 @@ def test_batch_norms_use_pytorch_momentum_and_old_configs_keep_keras_default():
     assert old.momentum == 0.99
     assert {n.momentum for n in old._flatten_layers()
             if isinstance(n, keras.layers.BatchNormalization)} == {0.99}
+
+
+def test_joint_embedding_breaks_left_right_swap_equivariance():
+    # Shared kernels on a left/right symmetric graph: swapping the left and
+    # right joints of the input swaps them in the output, whatever the
+    # weights; the joint embedding is what lets the network tell them apart.
+    mirror = list(skeleton.H36M.flip_permutation())
+    x = np.random.default_rng(7).normal(size=(2, 4, 17, 2)).astype(np.float32)
+    gaps = {}
+    for embedded in (False, True):
+        model = _randomize_heads(DGNet(num_frames=4, graph="fixed", joint_embedding=embedded,
+                                       **SMALL))
+        y = model(x, training=False)["network"].numpy()
+        swapped = model(x[:, :, mirror], training=False)["network"].numpy()
+        gaps[embedded] = np.abs(swapped - y[:, :, mirror]).max() / np.abs(y).max()
+    assert gaps[False] < 1e-5 and gaps[True] > 0.05
+    config = DGNet(num_frames=4, **SMALL).get_config()
+    assert config["joint_embedding"] is True
+    del config["joint_embedding"]
+    old = DGNet.from_config(config)
+    assert old.joint_embedding is False
+    assert not any(layer.name == "joint_embedding" for layer in old.layers)
