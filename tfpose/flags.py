@@ -164,6 +164,9 @@ def define_model_flags():
     define("bool", "ugcn_merge", "Use UGCN's merging stage (Table 4 ablation)")
     define("bool", "ugcn_spatial_graph",
            "UGCN uses the skeleton graph; off = joints independent (Table 4 ablation)")
+    define("bool", "ugcn_joint_embedding",
+           "A learned vector per joint after UGCN's first block, so that it can tell left from "
+           "right (off: exactly left/right-swap equivariant, the paper's network)")
     define("integer", "temporal_kernel", "UGCN's temporal kernel size", lower_bound=1)
     # DG-Net (Zhang et al. 2021).
     define("integer", "dgnet_channels", "DG-Net feature width", lower_bound=1)
@@ -226,7 +229,7 @@ MODEL_FLAGS = {
         "merge_channels": "ugcn_merge_channels", "num_pairs": "ugcn_num_pairs",
         "merge": "ugcn_merge", "spatial_graph": "ugcn_spatial_graph",
         "temporal_kernel": "temporal_kernel", "dropout": "dropout",
-        "weight_decay": "weight_decay",
+        "weight_decay": "weight_decay", "joint_embedding": "ugcn_joint_embedding",
     },
     "dgnet": {
         "num_frames": "num_frames", "channels": "dgnet_channels", "num_blocks": "dgnet_blocks",

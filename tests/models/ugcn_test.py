@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfpose import losses, metrics, testing
+from tfpose import losses, metrics, skeleton, testing
 from tfpose.models import UGCN
 
 
@@ -176,3 +176,23 @@ def test_inference_model_folds_batch_norm():
     assert folded.inference_model() is folded
     with pytest.raises(ValueError, match="Fold from a block with batch norm"):
         folded.get_layer("down_1").fold_batch_norm_into(model.get_layer("down_1"))
+
+
+def test_joint_embedding_breaks_left_right_swap_equivariance():
+    # The paper's UGCN shares its kernels over a left/right symmetric graph:
+    # swapping left and right joints in the input swaps them in the output.
+    mirror = list(skeleton.H36M.flip_permutation())
+    x = np.random.default_rng(4).normal(size=(2, 16, 17, 2)).astype(np.float32)
+    gaps = {}
+    for embedded in (False, True):
+        model = UGCN(num_frames=16, down_channels=(4, 6, 6, 8, 8, 10, 10, 12, 12),
+                     merge_channels=3, joint_embedding=embedded)
+        testing.randomize_weights(model, seed=1, scale=0.3)
+        y = model(x, training=False).numpy()
+        swapped = model(x[:, :, mirror], training=False).numpy()
+        gaps[embedded] = np.abs(swapped - y[:, :, mirror]).max() / np.abs(y).max()
+        # Folding batch norm keeps the embedding.
+        np.testing.assert_allclose(model.inference_model()(x), y, rtol=1e-4,
+                                   atol=1e-4 * np.abs(y).max())
+        assert model.get_config()["joint_embedding"] is embedded
+    assert gaps[False] < 1e-5 and gaps[True] > 0.05

@@ -3,7 +3,7 @@
 import keras
 
 from tfpose import skeleton as skeleton_lib
-from tfpose.layers import STGCNBlock, TemporalUpsample
+from tfpose.layers import JointEmbedding, STGCNBlock, TemporalUpsample
 
 # The paper gives no channel widths. These double at every temporal
 # downsampling, from 16 to 256 (as ST-GCN widens with depth), which gives
@@ -57,6 +57,11 @@ class UGCN(keras.Model):
             of the paper's (PyTorch Adam) weight decay.
         parents: joint tree of the input layout (H36M by default); its
             length is the number of joints `J`.
+        joint_embedding: add a learned vector per joint to the first
+            block's output (`tfpose.layers.JointEmbedding`; not in the
+            paper). The blocks share their kernels over the joints of a
+            left/right symmetric graph, so without it UGCN is exactly
+            equivariant to swapping left and right joints (docs/MODELS.md).
         batch_norm: batch normalisation in every block (the paper's);
             `False` is the form `inference_model()` folds a trained model
             into.
@@ -83,6 +88,7 @@ class UGCN(keras.Model):
         dropout=0.5,
         weight_decay=1e-5,
         parents=skeleton_lib.H36M.parents,
+        joint_embedding=False,
         batch_norm=True,
         **kwargs,
     ):
@@ -119,6 +125,8 @@ class UGCN(keras.Model):
         x = inputs
         for i, filters in enumerate(down_channels):
             x = block(filters, f"down_{i + 1}", stride=2 if i in strided else 1)(x)
+            if i == 0 and joint_embedding:
+                x = JointEmbedding(name="joint_embedding")(x)
             down.append(x)
         scales = []
         for i, shortcut in enumerate(SHORTCUT_BLOCKS):
@@ -161,6 +169,7 @@ class UGCN(keras.Model):
         self.dropout = float(dropout)
         self.weight_decay = float(weight_decay)
         self.parents = parents
+        self.joint_embedding = bool(joint_embedding)
         self.batch_norm = bool(batch_norm)
 
     def get_config(self):
@@ -177,6 +186,7 @@ class UGCN(keras.Model):
             "dropout": self.dropout,
             "weight_decay": self.weight_decay,
             "parents": list(self.parents),
+            "joint_embedding": self.joint_embedding,
             "batch_norm": self.batch_norm,
         }
 
