@@ -48,8 +48,8 @@ with status 1. Behind a 2D detector:
         --model=exported/ugcn/2/stream.tflite --layout=coco --width=1280 --height=720
 
 (`stream.tflite` and the SavedModel's `stream` signature come with exports
-made by `scripts/export.py` since December 2026; the older
-`exported/dgnet/1` has neither, so stream DG-Net from a `.keras` model.)
+made by `scripts/export.py` since December 2026, the released ones among
+them; an older export has neither, so stream from its `.keras` model.)
 """
 
 import os
