@@ -198,19 +198,17 @@ def render(*, name, version, model, parameters, flag_values, num_frames, protoco
         "",
     ]
     if keras_file:
-        loss = ", ".join(f"{k}={v!r}" for k, v in (loss_kwargs or {}).items())
-        # A TCN outputs one frame per window: no velocity to measure.
-        kinds = '("mpjpe", "p_mpjpe")' if model == "tcn" else ""
+        loss = repr(dict(loss_kwargs or {}))
         lines += ["## Fine-tuning", "",
                   f"`{keras_file}` is the trained Keras model (float32, not compiled). "
                   "To fine-tune it on your own data with the loss it was trained with "
                   "(`runner.match_targets` gives each output the frames it predicts):", "",
                   "```python", "import keras", "import tfpose.models  # registers the layers",
-                  "from tfpose import losses, metrics",
                   "from tfpose.training import runner", "",
                   f'model = keras.models.load_model("{name}/{version}/{keras_file}")',
-                  f"model.compile(keras.optimizers.Adam(1e-4), loss=losses.MotionLoss({loss}),",
-                  f"              metrics=metrics.pose_metrics({kinds}))",
+                  "# Adam, the loss on every output (DG-Net's block heads weighted as in",
+                  "# training) and the pose metrics that fit the model's output.",
+                  f"runner.compile_model(model, {loss}, learning_rate=1e-4)",
                   "model.fit(runner.match_targets(train_ds, model), epochs=5)"
                   "  # windows from tfpose.data.pipeline",
                   "```", ""]
