@@ -24,6 +24,7 @@ import tfpose.quiet_startup  # noqa: F401  (first: before TensorFlow loads)
 # isort: split
 
 import keras
+import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
@@ -93,8 +94,11 @@ def main(argv):
             runner.initialize_from(model, FLAGS.init_from)
     if replicas > 1 and FLAGS.sync_batch_norm:
         distribute.synchronize_batch_norm(model)
-    logging.info("%s: %d parameters, %d steps per epoch, %s loop, %d replicas", FLAGS.model,
-                 model.count_params(), steps, loop, replicas)
+    # Trainable parameters, as the model cards and docs/MODELS.md count them
+    # (batch norms' moving statistics are not parameters).
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    logging.info("%s: %d trainable parameters, %d steps per epoch, %s loop, %d replicas",
+                 FLAGS.model, trainable, steps, loop, replicas)
     runner.train(model, make_train, val_ds, strategy=strategy, loop=loop,
                  model_dir=FLAGS.model_dir, write_dir=write_dir.path, epochs=FLAGS.epochs,
                  steps_per_epoch=steps, backup_every_steps=FLAGS.backup_every_steps,

@@ -63,6 +63,12 @@ def test_release_keras_model_is_the_served_network(release):
     if isinstance(output, dict):
         output = output["network"]
     np.testing.assert_allclose(output, served, atol=1e-4)
+    # The card counts the network it ships (UGCN's batch norms folded,
+    # DG-Net's training-only block heads dropped).
+    deployed = tfpose.models.inference_model(model)
+    count = sum(int(np.prod(w.shape)) for w in deployed.trainable_weights)
+    card = (release / "MODEL_CARD.md").read_text()
+    assert f"({count:,} parameters in the exported network)" in card, count
 
 
 def _results_claim(pattern):

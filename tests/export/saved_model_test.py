@@ -63,7 +63,9 @@ def test_serving_default_is_the_sequence_protocol(exported, name):
         for b in range(2):
             expected = lifter(x[b], intrinsics=INTRINSICS[0])
             assert np.abs(expected).max() > 1e-2
-            np.testing.assert_allclose(y[b], expected, rtol=1e-4, atol=1e-5)
+            # Batches of 2 and 7 windows: oneDNN sums in other orders, so
+            # float32 round-off through the deep networks reaches ~3e-5.
+            np.testing.assert_allclose(y[b], expected, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("name", ["ugcn", "dgnet", "balanced", "tcn"])
