@@ -122,9 +122,9 @@ def render(*, name, version, model, parameters, flag_values, num_frames, protoco
         f"# tfpose {MODEL_NAMES.get(model, model)} `{name}`, version {version}",
         "",
         f"A {MODEL_NAMES.get(model, model)} 2D-to-3D human pose lifter "
-        f"({parameters:,} parameters in the exported network), trained with tfpose (`python scripts/train.py "
-        f"--flagfile=flags.cfg`; `flags.cfg` beside this card holds every setting, and a "
-        "model setting it leaves out is the model's own default).",
+        f"({parameters:,} parameters in the exported network), trained with tfpose "
+        "(`python scripts/train.py --flagfile=flags.cfg`; `flags.cfg` beside this card holds "
+        "every setting, and a model setting it leaves out is the model's own default).",
         "",
         "## Training data",
         "",
