@@ -127,3 +127,32 @@ def test_memory_now_tracks_a_known_allocation():
     after = benchmark.memory_now()
     assert after["current_mb"] < held["current_mb"] - 0.9 * size_mb
     assert after["peak_mb"] >= held["current_mb"] - 1  # the peak remembers the array
+
+
+def test_streaming_latency_and_memory_run_every_backend():
+    from tfpose import testing
+    from tfpose.models import UGCN
+
+    # 32 channels: the converter leaves kernels under 1,024 weights in float.
+    model = UGCN(num_frames=8, down_channels=(32,) * 9, merge_channels=4, num_pairs=2,
+                 dropout=0.0).inference_model()
+    testing.randomize_zero_kernels(model, scale=0.05)
+    result = benchmark.streaming_latency(model, 8, frames=12, warmup=2, flip=False)
+    assert sorted(result["ms"]) == sorted(benchmark.STREAM_BACKENDS)
+    assert all(ms["p50"] > 0 and ms["p99"] >= ms["p50"] for ms in result["ms"].values())
+    scale = result["output_abs_max"]
+    assert scale > 1e-3
+    differences = result["max_abs_difference"]
+    assert differences["keras"] == 0.0
+    for backend in ("tflite_1_thread", "tflite_2_threads"):
+        assert differences[backend] < 1e-4 * max(1.0, scale), (backend, differences)
+    # int8 weights move the poses, but by a few percent of their scale: a
+    # wrong conversion (another frame, another joint order) moves them by
+    # about the scale itself.
+    for backend in ("tflite_int8_1_thread", "tflite_int8_2_threads"):
+        assert 0 < differences[backend] < 0.1 * scale, (backend, differences)
+    memory = benchmark.streaming_memory(model, 8, "tflite_int8_1_thread", frames=20,
+                                        flip=False)
+    assert len(memory["samples"]) == 10 and memory["samples"][-1]["frames"] == 20
+    with pytest.raises(ValueError, match="Unknown stream backend 'onnx'"):
+        benchmark.streaming_latency(model, 8, backends=["onnx"], frames=2, warmup=0)

@@ -260,42 +260,49 @@ def matmul_gflops(size=2048, repeats=5):
     return 2.0 * size**3 / median_seconds(lambda: fn().numpy(), repeats) / 1e9
 
 
-STREAM_BACKENDS = ("keras", "tflite_1_thread", "tflite_2_threads")
+# `tflite_int8_*`: the stream signature with dynamic-range int8 weights
+# (`tfpose.export.tflite`'s "dynamic_int8": int8 kernels, activations
+# quantised on the fly), which needs no calibration data.
+STREAM_BACKENDS = ("keras", "tflite_1_thread", "tflite_2_threads", "tflite_int8_1_thread",
+                   "tflite_int8_2_threads")
 
 
 def _stream_lifter(model, backend, directory, lookahead, flip, num_frames):
     """A `StreamingLifter` on `backend`: the Keras model, or its stream
-    signature converted to TFLite (written once to `directory`)."""
+    signature converted to TFLite (each file written once to `directory`)."""
     from tfpose.inference import streaming
 
+    if backend not in STREAM_BACKENDS:
+        raise ValueError(f"Unknown stream backend {backend!r}; expected one of "
+                         f"{STREAM_BACKENDS}.")
     if protocols.is_convolutional(model):  # a TCN streams at its own lookahead
         lookahead = protocols.model_lookahead(model)
     if backend == "keras":
         return streaming.StreamingLifter(model, lookahead=lookahead, flip=flip,
                                          num_frames=num_frames)
-    if not backend.startswith("tflite"):
-        raise ValueError(f"Unknown stream backend {backend!r}; expected one of "
-                         f"{STREAM_BACKENDS}.")
-    path = os.path.join(directory, "stream.tflite")
+    quantization = "dynamic_int8" if "int8" in backend else "fp32"
+    path = os.path.join(directory, f"stream_{quantization}.tflite")
     if not os.path.exists(path):
         from tfpose.export import saved_model, tflite
 
-        frames = protocols.window_frames(model, num_frames)
         saved = os.path.join(directory, "stream_saved_model")
-        saved_model.write(model, saved, num_frames=frames, protocol="center", flip=flip,
-                          stream_lookahead=lookahead)
+        if not os.path.exists(saved):
+            frames = protocols.window_frames(model, num_frames)
+            saved_model.write(model, saved, num_frames=frames, protocol="center", flip=flip,
+                              stream_lookahead=lookahead)
         with open(path, "wb") as f:
-            f.write(tflite.convert_saved_model(saved, saved_model.STREAM, "fp32"))
+            f.write(tflite.convert_saved_model(saved, saved_model.STREAM, quantization))
     return streaming.StreamingLifter(path, lookahead=lookahead,
-                                     num_threads=1 if "1" in backend else 2)
+                                     num_threads=1 if backend.endswith("1_thread") else 2)
 
 
 def streaming_latency(model, num_frames, backends=STREAM_BACKENDS, frames=2000, lookahead=0,
                       flip=True, warmup=50):
     """Milliseconds per `StreamingLifter.push` (one frame, batch 1) on each
     backend: p50, p90, p99, max and mean over `frames` pushes after
-    `warmup`, and the largest difference of the poses from the Keras
-    backend's (when measured) over the first 100 frames."""
+    `warmup`, and the largest difference of the poses from the first
+    backend's (Keras, when measured) over the first 100 frames, beside that
+    backend's largest output (`output_abs_max`)."""
     x = random_keypoints((frames + warmup, 17, 2), seed=1)
     if protocols.is_convolutional(model):  # a TCN streams at its own lookahead
         lookahead = protocols.model_lookahead(model)
@@ -322,6 +329,7 @@ def streaming_latency(model, num_frames, backends=STREAM_BACKENDS, frames=2000, 
             poses = np.stack(poses)
             if reference is None:
                 reference = poses
+                results["output_abs_max"] = float(np.abs(reference).max())
             results["max_abs_difference"][backend] = float(np.abs(poses - reference).max())
     return results
 
