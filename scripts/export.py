@@ -8,8 +8,9 @@ Writes the TF Serving layout `<base>/<model_name>/<version>/`: the SavedModel
 (converted from `serve_tflite`, builtin ops only; `int8` and `int16x8`
 calibrated on --calibration_windows windows of the run's training data), each
 scored on the first --card_views camera views of every test sequence, with
---stream `stream.tflite` (the live per-frame step,
-`tfpose.inference.streaming`, with --lookahead frames of lookahead), the
+--stream the stream files of --stream_tflite (`stream.tflite` and
+`stream_int8.tflite`: the live per-frame step, `tfpose.inference.streaming`,
+with --lookahead frames of lookahead, each scored under the causal protocol), the
 trained Keras model (`model.keras`, for fine-tuning), the run's `flags.cfg`,
 its metrics and a `MODEL_CARD.md`. All or nothing: a failed export leaves no
 directory behind. The run's settings (model, data, --eval_protocol,
@@ -51,7 +52,12 @@ _CALIBRATION = flags.DEFINE_integer("calibration_windows", 100,
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing export.")
 _STREAM = flags.DEFINE_bool("stream", True,
                             "Add the `stream` signature (one live frame per call, causal with "
-                            "--lookahead) and its conversion stream.tflite.")
+                            "--lookahead) and its TFLite files (--stream_tflite).")
+_STREAM_TFLITE = flags.DEFINE_list(
+    "stream_tflite", list(training_run.DEFAULT_STREAM_TFLITE),
+    f"Stream TFLite files to write with --stream, from {list(training_run.STREAM_TFLITE_NAMES)}"
+    f" ({training_run.STREAM_TFLITE_NAMES}); dynamic_int8 takes about half the time per frame "
+    "on a CPU core (docs/BENCHMARKS.md).")
 FLAGS = flags.FLAGS
 
 
@@ -79,6 +85,10 @@ def main(argv):
     if unknown:
         raise app.UsageError(f"Unknown --tflite {unknown}; choose from "
                              f"{list(training_run.TFLITE_NAMES)}.")
+    unknown = [q for q in _STREAM_TFLITE.value if q not in training_run.STREAM_TFLITE_NAMES]
+    if unknown:
+        raise app.UsageError(f"Unknown --stream_tflite {unknown}; choose from "
+                             f"{list(training_run.STREAM_TFLITE_NAMES)}.")
     if os.path.exists(_EXPORT_DIR.value) and not _OVERWRITE.value:
         raise app.UsageError(f"{_EXPORT_DIR.value} exists: export a new version, or pass "
                              "--overwrite.")
@@ -89,6 +99,7 @@ def main(argv):
             data_kwargs=tfpose_flags.data_kwargs(), loss_kwargs=tfpose_flags.loss_kwargs(),
             checkpoint=_CHECKPOINT.value, tflite=_TFLITE.value, card_views=_CARD_VIEWS.value,
             calibration_windows=_CALIBRATION.value, stream=_STREAM.value,
+            stream_tflite=_STREAM_TFLITE.value,
             overwrite=_OVERWRITE.value, log=print, flag_overrides=_overrides(sys.argv[1:]))
     except training_run.ExportError as error:
         raise app.UsageError(str(error)) from None

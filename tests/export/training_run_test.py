@@ -64,6 +64,8 @@ def test_find_metrics_prefers_an_evaluation(tmp_path):
 
 @pytest.mark.parametrize("change, match", [
     (dict(tflite=("fp32", "int4")), r"Unknown TFLite quantisations \['int4'\]"),
+    # A calibrated stream file would need ranges calibrated on stream states.
+    (dict(stream_tflite=("fp32", "int8")), r"Unknown stream TFLite quantisations \['int8'\]"),
     (dict(checkpoint="missing.keras"), "Checkpoint not found: missing.keras"),
     (dict(lookahead=16), "lookahead"),
     (dict(eval_margin=6), "margin"),  # 16-frame windows every 5 frames: at most 5
@@ -135,3 +137,27 @@ def test_a_margin_given_to_the_export_is_served_and_recorded(run_dir, run_flags,
     trimmed = protocols.SequenceLifter(model, 16, margin=4)(x)
     np.testing.assert_allclose(served["poses_3d"].numpy()[0], trimmed, atol=1e-5)
     assert np.abs(trimmed - protocols.SequenceLifter(model, 16)(x)).max() > 1e-4
+
+
+def test_stream_files_are_scored_under_the_causal_protocol(run_dir, run_flags, tmp_path):
+    export_dir = tmp_path / "tiny" / "1"
+    lines = []
+    converted = training_run.export(run_dir, export_dir, **run_flags, tflite=(),
+                                    log=lines.append)
+    assert {k: v[0] for k, v in converted.items()} == {"stream.tflite": "fp32",
+                                                       "stream_int8.tflite": "dynamic_int8"}
+    assert sorted(lines) == [f"scoring {name} on the first 1 camera view(s) of each of the 1 "
+                             "test sequences" for name in ("stream.tflite", "stream_int8.tflite")]
+    card = (export_dir / "MODEL_CARD.md").read_text()
+    assert "## TFLite" not in card  # no window files asked for
+    section = card[card.index("## Streaming TFLite"):]
+    assert "(causal, lookahead 0)" in section
+    for name in ("stream.tflite", "stream_int8.tflite"):
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{name}`"))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        # The stream files run the Keras model's causal protocol; this tiny
+        # model's kernels are too small for the converter to quantise, so
+        # int8 scores as fp32 too (tests/export/stream_test.py checks a
+        # quantised one).
+        assert abs(float(cells[4])) < 0.05, row
+    assert "`stream_int8.tflite`: with int8 weights" in card

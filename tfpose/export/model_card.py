@@ -5,6 +5,9 @@ import inspect
 from tfpose.export import saved_model
 
 STREAM_TFLITE = "stream.tflite"
+# The stream signature's TFLite files by quantisation (the fp32 one first).
+STREAM_TFLITE_NAMES = {"fp32": STREAM_TFLITE, "fp16": "stream_fp16.tflite",
+                       "dynamic_int8": "stream_int8.tflite"}
 
 
 MODEL_NAMES = {"ugcn": "UGCN", "dgnet": "DG-Net", "tcn": "TCN (VideoPose3D)"}
@@ -108,7 +111,9 @@ def render(*, name, version, model, parameters, flag_values, num_frames, protoco
     `tflite_files`: `{file name: (quantisation, bytes)}`;
     `tflite_accuracy`: `{"reference": summary, "views": text, file name:
     summary}` of each TFLite file against the Keras model on the same test
-    views (`tfpose.inference.evaluation` summaries in mm); `keras_file`: the trained
+    views (`tfpose.inference.evaluation` summaries in mm; the stream files,
+    `STREAM_TFLITE_NAMES`, against `"stream_reference"`, the Keras model's
+    causal protocol at the stream's lookahead); `keras_file`: the trained
     Keras model's file name, if the export holds it, and `loss_kwargs` the
     run's `MotionLoss` arguments; `stream`: `(window frames, lookahead)`
     of the `stream` signature, or `None` without one."""
@@ -179,8 +184,10 @@ def render(*, name, version, model, parameters, flag_values, num_frames, protoco
             "the pose and the 2D)"
             + (" and feed the model." if with_intrinsics else
                "; the root-relative pose does not use them.")
-            + f" `{STREAM_TFLITE}` is this signature for TFLite; "
-            "`tfpose.inference.streaming.StreamingLifter` runs either.",
+            + f" `{STREAM_TFLITE}` is this signature for TFLite"
+            + (f" (`{STREAM_TFLITE_NAMES['dynamic_int8']}`: with int8 weights, faster on "
+               "a CPU)" if STREAM_TFLITE_NAMES["dynamic_int8"] in (tflite_files or {}) else "")
+            + "; `tfpose.inference.streaming.StreamingLifter` runs any of them.",
         ]
     lines += [
         "",
@@ -212,28 +219,33 @@ def render(*, name, version, model, parameters, flag_values, num_frames, protoco
                   "model.fit(runner.match_targets(train_ds, model), epochs=5)"
                   "  # windows from tfpose.data.pipeline",
                   "```", ""]
-    if tflite_files:
-        accuracy = tflite_accuracy or {}
+    accuracy = tflite_accuracy or {}
+    views = accuracy.get("views", "the test views")
+    stream_names = set(STREAM_TFLITE_NAMES.values())
+    window_files = {k: v for k, v in (tflite_files or {}).items() if k not in stream_names}
+    stream_files = {k: v for k, v in (tflite_files or {}).items() if k in stream_names}
+    if window_files:
         reference = accuracy.get("reference", {}).get("average", {})
         lines += ["## TFLite", ""]
         if reference:
-            lines += [f"Accuracy of each file on {accuracy.get('views', 'the test views')} "
-                      f"(average over actions, mm), against the Keras model's "
-                      f"{reference['mpjpe']:.1f} mm MPJPE on the same views:", ""]
-        lines += ["| file | quantisation | size | MPJPE | change | P-MPJPE | MPJVE |",
-                  "|---|---|---|---|---|---|---|"]
-        for file_name, (quantization, size) in sorted(tflite_files.items()):
-            values = accuracy.get(file_name, {}).get("average", {})
-            if values and reference:
-                scores = (f"{values['mpjpe']:.1f} | {values['mpjpe'] - reference['mpjpe']:+.2f}"
-                          f" | {values['p_mpjpe']:.1f} | {values.get('mpjve', float('nan')):.2f}")
-            else:
-                scores = "not measured | | |"
-            lines.append(f"| `{file_name}` | {quantization} | {size / 1e6:.2f} MB | {scores} |")
-        lines += ["", "Builtin ops only, batch 1, any number of frames (resize the input); "
-                  f"`{STREAM_TFLITE}`, if present, is the `{saved_model.STREAM}` signature "
-                  "(fixed shapes; not scored here: it is tested equal to the Keras "
-                  "model's stream). Run with `ai-edge-litert`.", ""]
+            lines += [f"Accuracy of each file on {views} (average over actions, mm), against "
+                      f"the Keras model's {reference['mpjpe']:.1f} mm MPJPE on the same "
+                      "views:", ""]
+        lines += _tflite_table(window_files, accuracy, reference)
+        lines += ["", "Builtin ops only, batch 1, any number of frames (resize the input). "
+                  "Run with `ai-edge-litert`.", ""]
+    if stream_files:
+        reference = accuracy.get("stream_reference", {}).get("average", {})
+        lines += ["## Streaming TFLite", ""]
+        if reference and stream:
+            lines += [f"The `{saved_model.STREAM}` signature's files, one frame per call "
+                      f"(causal, lookahead {stream[1]}), on {views} (average over actions, "
+                      f"mm), against the Keras model's {reference['mpjpe']:.1f} mm MPJPE "
+                      "under the same protocol:", ""]
+        lines += _tflite_table(stream_files, accuracy, reference)
+        lines += ["", "Builtin ops only, fixed shapes; "
+                  "`tfpose.inference.streaming.StreamingLifter` runs them with "
+                  "`ai-edge-litert`.", ""]
     lines += ["## Accuracy", ""]
     if metrics:
         lines += [
@@ -246,6 +258,20 @@ def render(*, name, version, model, parameters, flag_values, num_frames, protoco
     else:
         lines += ["Not measured (the run has no metrics.json).", ""]
     return "\n".join(lines)
+
+
+def _tflite_table(files, accuracy, reference):
+    lines = ["| file | quantisation | size | MPJPE | change | P-MPJPE | MPJVE |",
+             "|---|---|---|---|---|---|---|"]
+    for file_name, (quantization, size) in sorted(files.items()):
+        values = accuracy.get(file_name, {}).get("average", {})
+        if values and reference:
+            scores = (f"{values['mpjpe']:.1f} | {values['mpjpe'] - reference['mpjpe']:+.2f}"
+                      f" | {values['p_mpjpe']:.1f} | {values.get('mpjve', float('nan')):.2f}")
+        else:
+            scores = "not measured | | |"
+        lines.append(f"| `{file_name}` | {quantization} | {size / 1e6:.2f} MB | {scores} |")
+    return lines
 
 
 def protocol_text(protocol, step, flip, lookahead=0, margin=0):

@@ -18,7 +18,9 @@ screen coordinates, `poses_3d` float32 metres, root-relative, camera frame):
   protocol; the caller carries the state, zeros to start; the pose is that
   of frame `frame`, `lookahead` frames back, none while `frame < 0`;
   `intrinsics`, normalised, place the camera-space outputs). Its TFLite
-  conversion is `stream.tflite`.
+  conversions are `stream.tflite` (fp32) and, in releases,
+  `stream_int8.tflite` (dynamic-range int8 weights: about half the time
+  per frame on a CPU core, docs/BENCHMARKS.md).
 
 Models with DG-Net's balanced output take a second input, `intrinsics`
 `[B, 4]`, in every signature.
@@ -38,6 +40,8 @@ SERVING = "serving_default"
 TFLITE = "serve_tflite"
 WINDOW = "window"
 STREAM = "stream"
+# The stream file's quantisations: those that need no calibration.
+STREAM_QUANTIZATIONS = ("fp32", "fp16", "dynamic_int8")
 SIGNATURES = (SERVING, TFLITE, WINDOW, STREAM)
 
 
@@ -86,7 +90,8 @@ def write(model, directory, **protocol):
 
 def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite_files=None,
            representative_data=None, extra_files=None, overwrite=False, check_tflite=None,
-           lookahead=0, stream_lookahead=None, stream_tflite=None, margin=0):
+           lookahead=0, stream_lookahead=None, stream_tflite=None, check_stream=None,
+           margin=0):
     """Writes the SavedModel, its TFLite conversions and extra files to
     `export_dir`, all or nothing: everything goes to a temporary directory
     beside it, renamed into place at the end.
@@ -98,8 +103,9 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
             protocol (`tfpose.inference.protocols`).
         stream_lookahead: `None`, or add the `stream` signature with this
             lookahead.
-        stream_tflite: `None`, or the file name of its fp32 TFLite
-            conversion (e.g. `"stream.tflite"`).
+        stream_tflite: `None`, the file name of its fp32 TFLite conversion
+            (e.g. `"stream.tflite"`), or `{file name: quantisation}`, each
+            one of `STREAM_QUANTIZATIONS`.
         tflite_files: `{file name: quantisation}` converted from the
             `serve_tflite` signature (see `tfpose.export.tflite`).
         representative_data: calibration inputs for `"int8"` and
@@ -112,12 +118,17 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
         check_tflite: optional callable `(file name, flatbuffer) -> result`
             run on every converted file before anything is written (e.g.
             its accuracy, for the model card).
+        check_stream: the same for the stream files; both callables'
+            results reach `extra_files` in one dict.
 
     Returns:
         `{file name: (quantisation, size in bytes)}` of the TFLite files.
     """
     from tfpose.export import tflite  # the converter is only needed here
 
+    stream_files = stream_tflite_files(stream_tflite)
+    if stream_files and stream_lookahead is None:
+        raise ValueError("`stream_tflite` needs `stream_lookahead`.")
     export_dir = os.path.abspath(os.fspath(export_dir))
     if os.path.exists(export_dir) and not overwrite:
         raise FileExistsError(f"{export_dir} exists; choose a new version or pass overwrite.")
@@ -128,14 +139,14 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
         write(model, temporary, num_frames=num_frames, protocol=protocol, step=step, flip=flip,
               lookahead=lookahead, stream_lookahead=stream_lookahead, margin=margin)
         converted, checks = {}, {}
-        if stream_tflite:
-            if stream_lookahead is None:
-                raise ValueError("`stream_tflite` needs `stream_lookahead`.")
-            flatbuffer = tflite.convert_saved_model(temporary, STREAM, "fp32")
-            _smoke_run_stream(flatbuffer)
-            with open(os.path.join(temporary, stream_tflite), "wb") as f:
+        for name, quantization in stream_files.items():
+            flatbuffer = tflite.convert_saved_model(temporary, STREAM, quantization)
+            _smoke_run_stream(flatbuffer, quantization)
+            with open(os.path.join(temporary, name), "wb") as f:
                 f.write(flatbuffer)
-            converted[stream_tflite] = ("fp32", len(flatbuffer))
+            converted[name] = (quantization, len(flatbuffer))
+            if check_stream is not None:
+                checks[name] = check_stream(name, flatbuffer)
         for name, quantization in (tflite_files or {}).items():
             flatbuffer = tflite.convert_saved_model(temporary, TFLITE, quantization,
                                                     representative_data)
@@ -146,8 +157,8 @@ def export(model, export_dir, *, num_frames, protocol, step=5, flip=True, tflite
             if check_tflite is not None:
                 checks[name] = check_tflite(name, flatbuffer)
         if callable(extra_files):
-            extra_files = extra_files(converted, checks) if check_tflite else extra_files(
-                converted)
+            extra_files = (extra_files(converted, checks) if check_tflite or check_stream
+                           else extra_files(converted))
         for name, content in (extra_files or {}).items():
             mode = "wb" if isinstance(content, bytes) else "w"
             with open(os.path.join(temporary, name), mode) as f:
@@ -177,8 +188,22 @@ def _smoke_run(flatbuffer, quantization, with_intrinsics):
             from None
 
 
-def _smoke_run_stream(flatbuffer):
-    """`_smoke_run` for the stream file: one frame through `StreamingLifter`."""
+def stream_tflite_files(stream_tflite):
+    """`{file name: quantisation}` of `export`'s `stream_tflite` argument."""
+    if not stream_tflite:
+        return {}
+    files = ({stream_tflite: "fp32"} if isinstance(stream_tflite, (str, os.PathLike))
+             else dict(stream_tflite))
+    unknown = sorted({q for q in files.values() if q not in STREAM_QUANTIZATIONS})
+    if unknown:
+        raise ValueError(f"Unknown stream quantization {unknown}; the stream file takes one "
+                         f"of {STREAM_QUANTIZATIONS} (no calibrated integer modes: their "
+                         "ranges would have to be calibrated on stream states).")
+    return files
+
+
+def _smoke_run_stream(flatbuffer, quantization="fp32"):
+    """`_smoke_run` for a stream file: one frame through `StreamingLifter`."""
     from tfpose.inference import streaming
 
     try:
@@ -187,8 +212,8 @@ def _smoke_run_stream(flatbuffer):
             f.flush()
             streaming.StreamingLifter(f.name).push(np.zeros((17, 2), np.float32))
     except RuntimeError as error:
-        raise RuntimeError(f"The stream TFLite model converts but does not run on "
-                           f"ai-edge-litert ({str(error).strip()}).") from None
+        raise RuntimeError(f"The {quantization} stream TFLite model converts but does not "
+                           f"run on ai-edge-litert ({str(error).strip()}).") from None
 
 
 def load_signature(export_dir, name=SERVING):

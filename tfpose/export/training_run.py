@@ -32,6 +32,10 @@ TFLITE_NAMES = {"fp32": "model.tflite", "fp16": "model_fp16.tflite",
 # int16x8 runs for UGCN only (DG-Net's kNN distances have no int16 kernel in TFLite).
 DEFAULT_TFLITE = ("fp32", "fp16", "dynamic_int8")
 CALIBRATED = ("int8", "int16x8")
+# The stream signature's TFLite files: fp32, and dynamic-range int8
+# weights, about half the time per frame on a CPU core (docs/BENCHMARKS.md).
+STREAM_TFLITE_NAMES = model_card.STREAM_TFLITE_NAMES
+DEFAULT_STREAM_TFLITE = ("fp32", "dynamic_int8")
 # A run's metrics, best first: an evaluation of the final model beats the
 # one that ended training (the same numbers, unless evaluated again).
 METRICS_FILES = ("evaluation.json", "metrics.json")
@@ -97,7 +101,7 @@ def keras_bytes(model):
 
 def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkpoint=None,
            tflite=DEFAULT_TFLITE, card_views=1, calibration_windows=100, stream=True,
-           overwrite=False, log=None, flag_overrides=()):
+           stream_tflite=DEFAULT_STREAM_TFLITE, overwrite=False, log=None, flag_overrides=()):
     """Exports the training run `run_dir` to `export_dir`, all or nothing.
 
     Args:
@@ -121,8 +125,11 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
             `card_views` camera views of each test sequence (0: no scores).
         calibration_windows: training chunks that calibrate `int8` and
             `int16x8` (`tfpose.export.calibration`).
-        stream: add the `stream` signature and its `stream.tflite`, causal
-            with the run's lookahead.
+        stream: add the `stream` signature, causal with the run's
+            lookahead, and its TFLite files.
+        stream_tflite: quantisations of the stream files
+            (`STREAM_TFLITE_NAMES` gives the files), each scored under the
+            causal protocol against the Keras model's on the card's views.
         overwrite: replace an existing `export_dir`.
         log: optional callable taking progress lines (e.g. `print`).
         flag_overrides: the flags (`"--name=value"`) by which `flag_values`
@@ -142,6 +149,11 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
     if unknown:
         raise ExportError(f"Unknown TFLite quantisations {unknown}; choose from "
                           f"{list(TFLITE_NAMES)}.")
+    unknown = [q for q in stream_tflite if q not in STREAM_TFLITE_NAMES]
+    if unknown:
+        raise ExportError(f"Unknown stream TFLite quantisations {unknown}; choose from "
+                          f"{list(STREAM_TFLITE_NAMES)}.")
+    stream_files = {STREAM_TFLITE_NAMES[q]: q for q in stream_tflite} if stream else {}
     if os.path.exists(export_dir) and not overwrite:
         raise ExportError(f"{export_dir} exists: export a new version, or overwrite it.")
     checkpoint = checkpoint or runner.final_model_path(run_dir)
@@ -179,22 +191,39 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
         flags_text = (flags_text.rstrip("\n") + "\n# given to scripts/export.py\n"
                       + "".join(f"{line}\n" for line in flag_overrides))
 
-    check, accuracy = None, {}
-    if card_views and tflite:
+    check, check_stream, accuracy = None, None, {}
+    if card_views and (tflite or stream_files):
         test = sources.load_sequences(flag_values["dataset"], "test", **data_kwargs)
         for sequence in test:
             sequence.views = sequence.views[:card_views]
         accuracy["views"] = (f"the first {card_views} camera view(s) of each of the "
                              f"{len(test)} test sequences")
+
+        def score(file_name, lifter):
+            if log:
+                log(f"scoring {file_name} on {accuracy['views']}")
+            return evaluation.to_millimetres(evaluation.evaluate_sequences(lifter, test))
+
+    if card_views and tflite:
         accuracy["reference"] = runner.evaluate_model(
             trained, test, num_frames, step, flip, protocol=protocol,
             lookahead=lookahead, margin=margin)
 
         def check(file_name, flatbuffer):
-            if log:
-                log(f"scoring {file_name} on {accuracy['views']}")
-            return evaluation.to_millimetres(evaluation.evaluate_sequences(
-                lifters.TFLiteLifter(flatbuffer), test))
+            return score(file_name, lifters.TFLiteLifter(flatbuffer))
+
+    if card_views and stream_files:
+        accuracy["stream_reference"] = runner.evaluate_model(
+            trained, test, num_frames, step, flip, protocol="causal",
+            lookahead=stream_lookahead)
+
+        def check_stream(file_name, flatbuffer):
+            # StreamingLifter opens files by path.
+            with tempfile.TemporaryDirectory() as directory:
+                path = os.path.join(directory, file_name)
+                with open(path, "wb") as f:
+                    f.write(flatbuffer)
+                return score(file_name, lifters.StreamLifter(path))
 
     def files(converted, checks=None):
         accuracy.update(checks or {})
@@ -224,4 +253,4 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
         representative_data=representative_data, extra_files=files, overwrite=overwrite,
         check_tflite=check, lookahead=lookahead,
         stream_lookahead=stream_lookahead if stream else None,
-        stream_tflite=STREAM_TFLITE if stream else None, margin=margin)
+        stream_tflite=stream_files, check_stream=check_stream, margin=margin)
