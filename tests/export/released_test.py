@@ -154,3 +154,32 @@ def test_release_card_fine_tuning_code_runs(release):
     assert all(np.isfinite(values).all() for values in history.values()), history
     # A TCN outputs one frame per window: no velocity to score.
     assert ("mpjve" in history) == (release.parent.name.split("_")[0] != "tcn")
+
+
+STREAM_INT8_RELEASES = [p for p in RELEASES if (p / "stream_int8.tflite").exists()]
+
+
+@pytest.mark.parametrize("release", STREAM_INT8_RELEASES,
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_release_stream_int8_is_the_stream_to_a_few_mm(release, hdm05_dir):
+    from tfpose.inference import streaming
+
+    (x, _), = _test_takes(hdm05_dir, 1)
+
+    def stream(name):
+        lifter = streaming.StreamingLifter(release / name)
+        out = [lifter.push(frame) for frame in x]
+        out = [o for o in out if o is not None] + lifter.flush()
+        return np.stack([o.poses_3d for o in out])
+
+    reference, quantised = stream("stream.tflite"), stream("stream_int8.tflite")
+    assert reference.shape == quantised.shape == (len(x), 17, 3)
+    displacement = 1000 * np.linalg.norm(quantised - reference, axis=-1).mean()
+    assert 0 < displacement < 3.0, displacement
+    # The card scores both files on the test views under the causal
+    # protocol: fp32 is the Keras model's stream, int8 close to it.
+    card = (release / "MODEL_CARD.md").read_text()
+    section = card[card.index("## Streaming TFLite"):]
+    for name, bound in (("stream.tflite", 0.05), ("stream_int8.tflite", 2.0)):
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{name}`"))
+        assert abs(float(row.strip("|").split("|")[4])) <= bound, row
