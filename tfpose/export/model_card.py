@@ -4,10 +4,8 @@ import inspect
 
 from tfpose.export import saved_model
 
-STREAM_TFLITE = "stream.tflite"
-# The stream signature's TFLite files by quantisation (the fp32 one first).
-STREAM_TFLITE_NAMES = {"fp32": STREAM_TFLITE, "fp16": "stream_fp16.tflite",
-                       "dynamic_int8": "stream_int8.tflite"}
+STREAM_TFLITE_NAMES = saved_model.STREAM_TFLITE_NAMES
+STREAM_TFLITE = STREAM_TFLITE_NAMES["fp32"]
 
 
 MODEL_NAMES = {"ugcn": "UGCN", "dgnet": "DG-Net", "tcn": "TCN (VideoPose3D)"}

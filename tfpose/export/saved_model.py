@@ -40,8 +40,11 @@ SERVING = "serving_default"
 TFLITE = "serve_tflite"
 WINDOW = "window"
 STREAM = "stream"
-# The stream file's quantisations: those that need no calibration.
-STREAM_QUANTIZATIONS = ("fp32", "fp16", "dynamic_int8")
+# The stream signature's TFLite files by quantisation (the fp32 one first):
+# only quantisations that need no calibration.
+STREAM_TFLITE_NAMES = {"fp32": "stream.tflite", "fp16": "stream_fp16.tflite",
+                       "dynamic_int8": "stream_int8.tflite"}
+STREAM_QUANTIZATIONS = tuple(STREAM_TFLITE_NAMES)
 SIGNATURES = (SERVING, TFLITE, WINDOW, STREAM)
 
 
