@@ -90,7 +90,7 @@ def _count(model):
 
 
 def _protocol(model):
-    protocol = protocols.resolve_protocol(MODELS[FLAGS.model], FLAGS.eval_protocol)
+    protocol = protocols.resolve_protocol(model, FLAGS.eval_protocol)
     num_frames = protocols.window_frames(model, FLAGS.num_frames)
     return protocol, num_frames
 

@@ -5,6 +5,7 @@ import pathlib
 import pytest
 
 from tfpose import flags as tfpose_flags
+from tfpose.inference import protocols
 from tfpose.models import MODELS
 from tfpose.training import runner
 
@@ -56,6 +57,14 @@ def test_given_flags_override(flag_values):
     assert (model.filter_widths, model.channels, model.num_frames) == ((3, 3), 16, 9)
     assert (model.dropout, model.weight_decay) == (0.1, 1e-4)
     assert _loss(model) == (0.5, "mpjpe")  # the weight given, TCN's own position term
+    flag_values.unparse_flags()
+
+
+def test_ugcn_causal_flag_builds_a_model_read_causally(flag_values):
+    _parse(flag_values, "--model=ugcn", "--ugcn_causal", "--num_frames=16",
+           "--ugcn_down_channels=4,4,4,4,4,4,4,4,4")
+    model = MODELS["ugcn"](**tfpose_flags.model_kwargs(flag_values))
+    assert model.causal and protocols.own_protocol(model) == "causal"
     flag_values.unparse_flags()
 
 

@@ -167,6 +167,9 @@ def define_model_flags():
     define("bool", "ugcn_joint_embedding",
            "A learned vector per joint after UGCN's first block, so that it can tell left from "
            "right (off: exactly left/right-swap equivariant, the paper's network)")
+    define("bool", "ugcn_causal",
+           "UGCN's temporal convolutions see past frames only, for live lifting with no delay; "
+           "such a model lifts sequences with the causal protocol (not in the paper)")
     define("integer", "temporal_kernel", "UGCN's temporal kernel size", lower_bound=1)
     # DG-Net (Zhang et al. 2021).
     define("integer", "dgnet_channels", "DG-Net feature width", lower_bound=1)
@@ -230,6 +233,7 @@ MODEL_FLAGS = {
         "merge": "ugcn_merge", "spatial_graph": "ugcn_spatial_graph",
         "temporal_kernel": "temporal_kernel", "dropout": "dropout",
         "weight_decay": "weight_decay", "joint_embedding": "ugcn_joint_embedding",
+        "causal": "ugcn_causal",
     },
     "dgnet": {
         "num_frames": "num_frames", "channels": "dgnet_channels", "num_blocks": "dgnet_blocks",

@@ -89,6 +89,41 @@ def test_stgcn_block_is_temporal_convolution_per_joint():
     assert d[:, far].max() == 0
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_causal_stgcn_block_matches_numpy(stride):
+    # y[i] = sum_k W[k] h[stride * i - (K - 1) + k], h the graph convolution's
+    # output, zero before the first frame: no input after frame stride * i.
+    block = STGCNBlock(4, stride=stride, dropout=0.0, residual=False, batch_norm=False,
+                       activation=None, causal=True)
+    x = np.random.default_rng(8).normal(size=(2, 11, 17, 3)).astype(np.float32)
+    y = block(x).numpy()
+    h = block.graph_conv(x).numpy()
+    kernel = block.temporal_conv.kernel.numpy()[:, 0]  # [K, C, D]
+    bias = block.temporal_conv.bias.numpy()
+    frames = -(-11 // stride)
+    expected = np.zeros((2, frames, 17, 4), np.float32) + bias
+    for i in range(frames):
+        for k in range(5):
+            t = stride * i - 4 + k
+            if t >= 0:
+                expected[:, i] += h[:, t] @ kernel[k]
+    assert y.shape == expected.shape
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_causal_stgcn_block_sees_no_later_frame(stride):
+    block = testing.randomize_weights(STGCNBlock(5, stride=stride, dropout=0.0, causal=True))
+    x = np.random.default_rng(9).normal(size=(1, 12, 17, 3)).astype(np.float32)
+    y = block(x, training=False).numpy()
+    for t in (3, 6, 11):
+        later = x.copy()
+        later[:, t:] += np.random.default_rng(t).normal(size=later[:, t:].shape)
+        changed = np.abs(block(later, training=False).numpy() - y).max(axis=(0, 2, 3)) > 0
+        first = -(-t // stride)  # the first output frame i with stride * i >= t
+        assert not changed[:first].any() and changed[first:].all()
+
+
 def _features(channels):
     rng = np.random.default_rng(7)
     return lambda batch, frames: (
@@ -102,7 +137,8 @@ def _features(channels):
     (lambda: STGCNBlock(7, stride=2, dropout=0.2,
                         kernel_regularizer=keras.regularizers.L2(1e-4)),
      (17, 7), lambda t: -(-t // 2)),
-], ids=["spatial_graph_conv", "temporal_upsample", "stgcn_block"])
+    (lambda: STGCNBlock(6, stride=2, causal=True), (17, 6), lambda t: -(-t // 2)),
+], ids=["spatial_graph_conv", "temporal_upsample", "stgcn_block", "causal_stgcn_block"])
 def test_layer_contract(make_layer, output_shape, output_frames, tmp_path):
     testing.run_layer_test(make_layer(), _features(4), output_shape, tmp_path,
                            output_frames=output_frames)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from tfpose import losses, metrics, skeleton, testing
+from tfpose.inference import protocols
 from tfpose.models import UGCN
 
 
@@ -196,3 +197,30 @@ def test_joint_embedding_breaks_left_right_swap_equivariance():
                                    atol=1e-4 * np.abs(y).max())
         assert model.get_config()["joint_embedding"] is embedded
     assert gaps[False] < 1e-5 and gaps[True] > 0.05
+
+
+def test_causal_ugcn_uses_no_later_frame():
+    # Every temporal convolution padded in the past: with the strided
+    # downsampling, nearest upsampling and skips, output frame t depends on
+    # input frames <= t only (the paper's network sees 2 frames ahead per
+    # block); folding batch norm keeps it so.
+    small = dict(num_frames=32, down_channels=(4, 6, 6, 8, 8, 10, 10, 12, 12), merge_channels=3)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 32, 17, 2)).astype(np.float32)
+    later = x.copy()
+    later[:, 20:] += rng.normal(size=later[:, 20:].shape).astype(np.float32)
+    for causal in (False, True):
+        model = testing.randomize_weights(UGCN(causal=causal, **small), seed=2, scale=0.3)
+        gap = np.abs(model(later, training=False).numpy() - model(x, training=False).numpy())
+        past = gap[:, :20].max() / gap.max()
+        if causal:
+            assert past == 0 and gap[:, 20:].max() > 0
+            folded = model.inference_model()
+            assert folded.causal
+            np.testing.assert_allclose(folded(x), model(x, training=False), rtol=1e-4,
+                                       atol=1e-4 * np.abs(model(x, training=False)).max())
+        else:
+            assert past > 0.01
+        assert protocols.own_protocol(model) == ("causal" if causal else "average")
+        assert UGCN.from_config(model.get_config()).causal is causal
+    assert protocols.own_protocol(UGCN) == "average"

@@ -19,7 +19,7 @@ import numpy as np
 from tfpose.data import sources
 from tfpose.export import calibration, model_card, saved_model
 from tfpose.inference import evaluation, lifters, protocols
-from tfpose.models import MODELS, inference_model
+from tfpose.models import inference_model
 from tfpose.training import runner
 
 FLAGFILE = "flags.cfg"
@@ -164,8 +164,7 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
     model = inference_model(trained)
     with_intrinsics = protocols.needs_intrinsics(model)
     step, flip, lookahead = (flag_values[k] for k in ("eval_step", "eval_flip", "lookahead"))
-    protocol = protocols.resolve_protocol(MODELS[flag_values["model"]],
-                                          flag_values["eval_protocol"])
+    protocol = protocols.resolve_protocol(model, flag_values["eval_protocol"])
     # Older runs' flags.cfg has no margin: the paper's average.
     margin = (flag_values.get("eval_margin") or 0) if protocol == "average" else 0
     num_frames = protocols.window_frames(model, flag_values["num_frames"])

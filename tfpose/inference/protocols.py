@@ -97,9 +97,11 @@ def model_protocol(model, protocol, lookahead=0):
 def own_protocol(model):
     """The protocol a tfpose model (or model class) declares as its own
     (`SEQUENCE_PROTOCOL`: UGCN `"average"`, DG-Net `"center"`, TCN
-    `"convolutional"`)."""
+    `"convolutional"`; a model instance's `sequence_protocol` where it has
+    one: a causal UGCN's `"causal"`)."""
     cls = model if isinstance(model, type) else type(model)
-    protocol = getattr(cls, "SEQUENCE_PROTOCOL", None)
+    protocol = (getattr(model, "sequence_protocol", None) if model is not cls else None) \
+        or getattr(cls, "SEQUENCE_PROTOCOL", None)
     if protocol is None:
         raise ValueError(f"A {cls.__name__} declares no sequence protocol: not a tfpose lifter.")
     return protocol

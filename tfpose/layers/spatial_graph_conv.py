@@ -109,9 +109,13 @@ class SpatialGraphConv(keras.layers.Layer):
         # sum_k A_k h_k with [J, J] @ [B, T, J, D] matmuls: an einsum here
         # lowers to reshapes that TFLite's converter gets wrong when the
         # batch is dynamic (invalid tensor shapes in the flatbuffer).
-        y = ops.matmul(self.adjacency[0], h[..., :filters])
+        # A split, not slices: a slice's gradient (StridedSliceGrad) writes a
+        # full-size zero tensor per subset, which took most of a UGCN
+        # training step on a CPU; the split's is one concatenation.
+        parts = ops.split(h, subsets, axis=-1) if subsets > 1 else [h]
+        y = ops.matmul(self.adjacency[0], parts[0])
         for k in range(1, subsets):
-            y = y + ops.matmul(self.adjacency[k], h[..., k * filters : (k + 1) * filters])
+            y = y + ops.matmul(self.adjacency[k], parts[k])
         if self.bias is not None:
             y = y + self.bias
         return y

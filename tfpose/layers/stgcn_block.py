@@ -18,7 +18,10 @@ class STGCNBlock(keras.layers.Layer):
     The residual is the identity, or a strided 1x1 convolution with batch
     norm where channels or stride change. The temporal convolution runs
     along time for each joint separately, with "same" padding, so the
-    output has `ceil(T / stride)` frames.
+    output has `ceil(T / stride)` frames; with `causal=True` it is padded
+    with `temporal_kernel - 1` zero frames before the first instead, so
+    output frame `i` sees input frames up to `stride * i` only (and again
+    `ceil(T / stride)` frames).
 
     With `activation=None, batch_norm=False, dropout=0, residual=False` it
     is a plain graph convolution followed by a temporal convolution: UGCN's
@@ -35,6 +38,7 @@ class STGCNBlock(keras.layers.Layer):
         parents, partition: the graph (see `SpatialGraphConv`).
         kernel_regularizer: for every convolution kernel.
         temporal_initializer: initialiser of the temporal convolution kernel.
+        causal: pad the temporal convolution in the past only.
 
     Call arguments:
         inputs: `[B, T, J, C]`.
@@ -57,6 +61,7 @@ class STGCNBlock(keras.layers.Layer):
         partition="spatial",
         kernel_regularizer=None,
         temporal_initializer="glorot_uniform",
+        causal=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -71,6 +76,7 @@ class STGCNBlock(keras.layers.Layer):
         self.partition = partition
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.temporal_initializer = keras.initializers.get(temporal_initializer)
+        self.causal = bool(causal)
         if self.temporal_kernel < 1 or self.stride < 1:
             raise ValueError(
                 f"`temporal_kernel` and `stride` must be >= 1, got "
@@ -88,7 +94,7 @@ class STGCNBlock(keras.layers.Layer):
         )
         self.temporal_conv = keras.layers.Conv2D(
             self.filters, (self.temporal_kernel, 1), strides=(self.stride, 1),
-            padding="same", use_bias=not self.batch_norm,
+            padding="valid" if self.causal else "same", use_bias=not self.batch_norm,
             kernel_initializer=self.temporal_initializer,
             kernel_regularizer=self.kernel_regularizer, dtype=policy, name="temporal_conv",
         )
@@ -105,7 +111,10 @@ class STGCNBlock(keras.layers.Layer):
         hidden = tuple(input_shape[:-1]) + (self.filters,)
         if self.graph_norm is not None:
             self.graph_norm.build(hidden)
-        self.temporal_conv.build(hidden)
+        padded = hidden
+        if self.causal and hidden[1] is not None:  # "valid" on the padded frames
+            padded = (hidden[0], hidden[1] + self.temporal_kernel - 1) + tuple(hidden[2:])
+        self.temporal_conv.build(padded)
         if self.temporal_norm is not None:
             self.temporal_norm.build(hidden)
         if self.residual and (channels != self.filters or self.stride != 1):
@@ -129,6 +138,8 @@ class STGCNBlock(keras.layers.Layer):
         if self.graph_norm is not None:
             h = self.graph_norm(h, training=training)
         h = self._activate(h)
+        if self.causal:
+            h = ops.pad(h, ((0, 0), (self.temporal_kernel - 1, 0), (0, 0), (0, 0)))
         h = self.temporal_conv(h)
         if self.temporal_norm is not None:
             h = self.temporal_norm(h, training=training)
@@ -181,5 +192,6 @@ class STGCNBlock(keras.layers.Layer):
             "partition": self.partition,
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
             "temporal_initializer": keras.initializers.serialize(self.temporal_initializer),
+            "causal": self.causal,
         })
         return config

@@ -65,6 +65,13 @@ class UGCN(keras.Model):
         batch_norm: batch normalisation in every block (the paper's);
             `False` is the form `inference_model()` folds a trained model
             into.
+        causal: every temporal convolution padded in the past only (not
+            in the paper), so each output frame depends on its own and
+            earlier input frames only: the U-shape's downsampling,
+            nearest-neighbour upsampling and skips are then causal as
+            they are. Such a model is read at its window's last frame
+            (`sequence_protocol` is `"causal"`), where it has the most
+            context, for live lifting with no delay (docs/MODELS.md).
 
     Input: `keypoints_2d`, `[B, T, J, 2]` normalised screen coordinates.
     Output: `[B, T, J, 3]` root-relative 3D in metres (camera frame).
@@ -90,6 +97,7 @@ class UGCN(keras.Model):
         parents=skeleton_lib.H36M.parents,
         joint_embedding=False,
         batch_norm=True,
+        causal=False,
         **kwargs,
     ):
         down_channels = tuple(int(c) for c in down_channels)
@@ -113,7 +121,7 @@ class UGCN(keras.Model):
             options = dict(
                 temporal_kernel=temporal_kernel, stride=stride, dropout=dropout,
                 parents=parents, partition=partition, kernel_regularizer=regularizer,
-                batch_norm=batch_norm,
+                batch_norm=batch_norm, causal=causal,
             )
             options.update(extra)
             return STGCNBlock(filters, name=name, **options)
@@ -171,6 +179,13 @@ class UGCN(keras.Model):
         self.parents = parents
         self.joint_embedding = bool(joint_embedding)
         self.batch_norm = bool(batch_norm)
+        self.causal = bool(causal)
+
+    @property
+    def sequence_protocol(self):
+        """How this instance lifts whole sequences: the paper's `"average"`,
+        or `"causal"` (read at each window's end) for a causal model."""
+        return "causal" if self.causal else self.SEQUENCE_PROTOCOL
 
     def get_config(self):
         return {
@@ -188,6 +203,7 @@ class UGCN(keras.Model):
             "parents": list(self.parents),
             "joint_embedding": self.joint_embedding,
             "batch_norm": self.batch_norm,
+            "causal": self.causal,
         }
 
     @classmethod
