@@ -81,16 +81,14 @@ def _trained_model():
     return MODELS[FLAGS.model](**tfpose_flags.model_kwargs())
 
 
-def _model():
-    return inference_model(_trained_model())
-
-
 def _count(model):
     return sum(int(w.numpy().size) for w in model.trainable_weights)
 
 
-def _protocol(model):
-    protocol = protocols.resolve_protocol(model, FLAGS.eval_protocol)
+def _protocol(model, trained):
+    # The trained model declares its protocol: DG-Net's inference model is
+    # a plain functional one.
+    protocol = protocols.resolve_protocol(trained, FLAGS.eval_protocol)
     num_frames = protocols.window_frames(model, FLAGS.num_frames)
     return protocol, num_frames
 
@@ -109,22 +107,29 @@ def _workload(name, model, protocol, num_frames, repeats, warmup):
         frames = protocols.window_frames(model, FLAGS.num_frames)
         return benchmark.window_throughput(model, frames, batch=_WINDOW_BATCH.value,
                                            repeats=repeats, warmup=warmup)
-    if name == "training":
-        return benchmark.training_speed(
-            FLAGS.model, tfpose_flags.model_kwargs(), tfpose_flags.loss_kwargs(),
-            batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
-            repeats=2 * repeats, warmup=warmup)
+    if name == "training":  # in the precision train.py would run (--precision)
+        precision = tfpose_flags.precision_policy()
+        keras.mixed_precision.set_global_policy(precision)
+        try:
+            result = benchmark.training_speed(
+                FLAGS.model, tfpose_flags.model_kwargs(), tfpose_flags.loss_kwargs(),
+                batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
+                repeats=2 * repeats, warmup=warmup)
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+        return {**result, "precision": precision}
     raise ValueError(name)
 
 
 def _probe(name):
     """Runs workload `name` once, warm-up included, in this fresh process."""
     gpu = bool(tf.config.list_physical_devices("GPU"))
-    model = None if name == "training" else _model()
+    trained = None if name == "training" else _trained_model()
+    model = None if trained is None else inference_model(trained)
     if gpu:
         tf.config.experimental.reset_memory_stats("GPU:0")
     before = benchmark.memory_now()
-    _workload(name, model, *(_protocol(model) if model is not None else ("", 0)),
+    _workload(name, model, *(_protocol(model, trained) if model is not None else ("", 0)),
               repeats=1, warmup=0)
     after = benchmark.memory_now()
     print("MEMORY " + json.dumps({"before_mb": before["current_mb"], "peak_mb": after["peak_mb"],
@@ -161,7 +166,7 @@ def main(argv):
         # Untrained regressors start at zero: give them weights, so that the
         # backends' outputs differ where a conversion went wrong.
         testing.randomize_zero_kernels(model, scale=0.05)
-    protocol, num_frames = _protocol(model)
+    protocol, num_frames = _protocol(model, trained)
     measure = set(_MEASURE.value)
     results = {
         "model": FLAGS.model,

@@ -50,6 +50,19 @@ def test_benchmark_writes_its_report(tmp_path):
     assert "training" not in report and "sequence" not in report
 
 
+def test_training_step_runs_in_the_precision_asked(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "scripts/benchmark.py", "--flagfile=tests/configs/ugcn_tiny.cfg",
+         "--precision=mixed_bfloat16", "--batch_size=4", "--repeats=1", "--measure=training",
+         f"--output_json={out}"],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    training = json.loads(out.read_text())["training"]
+    assert training["precision"] == "mixed_bfloat16" and training["batch_size"] == 4
+    assert training["seconds_per_step"] > 0 and training["steps_run"] >= 2
+
+
 def test_suite_runs_its_rows_and_writes_tables(tmp_path):
     result = subprocess.run(
         [sys.executable, "scripts/benchmark_suite.py", f"--output_dir={tmp_path}",

@@ -164,7 +164,9 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
     model = inference_model(trained)
     with_intrinsics = protocols.needs_intrinsics(model)
     step, flip, lookahead = (flag_values[k] for k in ("eval_step", "eval_flip", "lookahead"))
-    protocol = protocols.resolve_protocol(model, flag_values["eval_protocol"])
+    # The trained model declares it (DG-Net's inference model is a plain
+    # functional one).
+    protocol = protocols.resolve_protocol(trained, flag_values["eval_protocol"])
     # Older runs' flags.cfg has no margin: the paper's average.
     margin = (flag_values.get("eval_margin") or 0) if protocol == "average" else 0
     num_frames = protocols.window_frames(model, flag_values["num_frames"])
