@@ -31,6 +31,7 @@ Measurements (each returns a plain dict, JSON-ready):
   flat).
 """
 
+import collections
 import os
 import statistics
 import tempfile
@@ -208,7 +209,12 @@ def training_speed(model_name, model_kwargs, loss_kwargs, *, batch_size, learnin
     seconds = median_seconds(step, repeats, warmup)
     return {"seconds_per_step": seconds, "steps_per_second": 1.0 / seconds,
             "windows_per_second": batch_size / seconds, "batch_size": batch_size,
-            "steps_run": int(model.optimizer.iterations.numpy())}
+            "steps_run": int(model.optimizer.iterations.numpy()),
+            # What the weighted layers computed in, so a report cannot claim a
+            # precision the step did not run.
+            "compute_dtypes": dict(collections.Counter(
+                layer.compute_dtype for layer in model._flatten_layers() if layer.weights)),
+            "variable_dtypes": sorted({v.dtype for v in model.trainable_weights})}
 
 
 def flops(model, *shapes):

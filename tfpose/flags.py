@@ -374,6 +374,10 @@ def precision_policy(flag_values=flags.FLAGS):
         from tfpose.training import distribute
 
         return distribute.auto_precision()
+    if flag_values.precision == "mixed_bfloat16":
+        from tfpose.training import distribute
+
+        distribute.warn_if_emulated_bfloat16()
     return flag_values.precision
 
 

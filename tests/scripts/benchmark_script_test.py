@@ -54,6 +54,10 @@ def test_training_step_runs_in_the_precision_asked(tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(
         [sys.executable, "scripts/benchmark.py", "--flagfile=tests/configs/ugcn_tiny.cfg",
+         # 16 channels: with 8, oneDNN's emulated bfloat16 aborts in a strided
+         # convolution's filter gradient on CPUs without AVX512-BF16
+         # (tfpose.training.distribute.warn_if_emulated_bfloat16).
+         "--ugcn_down_channels=16,16,16,16,16,16,16,16,16",
          "--precision=mixed_bfloat16", "--batch_size=4", "--repeats=1", "--measure=training",
          f"--output_json={out}"],
         cwd=REPO, capture_output=True, text=True, timeout=600)
@@ -61,6 +65,12 @@ def test_training_step_runs_in_the_precision_asked(tmp_path):
     training = json.loads(out.read_text())["training"]
     assert training["precision"] == "mixed_bfloat16" and training["batch_size"] == 4
     assert training["seconds_per_step"] > 0 and training["steps_run"] >= 2
+    # Every weighted layer computed in bfloat16 on float32 variables, except
+    # the output regressor, which is float32 by design (a block and its two
+    # convolutions: tfpose.models.ugcn).
+    assert training["compute_dtypes"]["float32"] == 3, training
+    assert training["compute_dtypes"]["bfloat16"] > 30, training
+    assert training["variable_dtypes"] == ["float32"], training
 
 
 def test_suite_runs_its_rows_and_writes_tables(tmp_path):

@@ -122,3 +122,14 @@ def test_auto_precision_reads_the_cpu_flags(tmp_path, monkeypatch):
         assert distribute.auto_precision() == expected
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
     assert distribute.auto_precision() == "mixed_float16"
+
+
+def test_emulated_bfloat16_is_warned_about(monkeypatch, caplog):
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    for native in (True, False):
+        monkeypatch.setattr(distribute, "cpu_has_native_bfloat16", lambda: native)
+        caplog.clear()
+        assert distribute.warn_if_emulated_bfloat16() is not native
+        assert ("AVX512-BF16" in caplog.text) is not native
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
+    assert not distribute.warn_if_emulated_bfloat16()

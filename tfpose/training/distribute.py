@@ -19,6 +19,7 @@ import tempfile
 
 import keras
 import tensorflow as tf
+from absl import logging
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
@@ -162,3 +163,19 @@ def auto_precision():
     if tf.config.list_physical_devices("GPU"):
         return "mixed_float16"
     return "mixed_bfloat16" if cpu_has_native_bfloat16() else "float32"
+
+
+def warn_if_emulated_bfloat16():
+    """Logs a warning where mixed_bfloat16 would run on a CPU that emulates
+    bfloat16; returns whether it did."""
+    if tf.config.list_physical_devices("GPU") or cpu_has_native_bfloat16():
+        return False
+    # TF 2.21's oneDNN aborted ("double free or corruption") in the filter
+    # gradient of a strided 1x1 convolution with 8 channels on 4 frames on
+    # an AVX-512 Xeon without AVX512-BF16 (docs/BENCHMARKS.md); float32 and
+    # oneDNN off (TF_ENABLE_ONEDNN_OPTS=0) ran it.
+    logging.warning(
+        "mixed_bfloat16 on a CPU without AVX512-BF16 or AMX: bfloat16 is emulated, several "
+        "times slower than float32, and TensorFlow's oneDNN kernels have crashed on some "
+        "small convolutions there. --precision=auto picks float32 on this CPU.")
+    return True
