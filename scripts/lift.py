@@ -45,7 +45,7 @@ ends the stream there (the frames before it are still written) and exits
 with status 1. Behind a 2D detector:
 
     my_detector --jsonl video.mp4 | python scripts/lift.py --stream --input=- \
-        --model=exported/ugcn/2/stream.tflite --layout=coco --width=1280 --height=720
+        --model=exported/tcn_causal/1/stream.tflite --layout=coco --width=1280 --height=720
 
 (`stream.tflite` and the SavedModel's `stream` signature come with exports
 made by `scripts/export.py` since December 2026, the released ones among

@@ -150,3 +150,19 @@ def test_stream_weight_trains_the_frame_the_causal_protocol_reads(flag_values):
         runner.build_model("tcn", tfpose_flags.model_kwargs(flag_values),
                            tfpose_flags.loss_kwargs(flag_values), 1e-3)
     flag_values.unparse_flags()
+
+
+def test_an_explicit_mixed_bfloat16_checks_for_emulation(flag_values, monkeypatch):
+    from tfpose.training import distribute
+
+    calls = []
+    monkeypatch.setattr(distribute, "warn_if_emulated_bfloat16", lambda: calls.append(1))
+    monkeypatch.setattr(distribute, "auto_precision", lambda: "float32")
+    for args, policy, checks in ((["--precision=mixed_bfloat16"], "mixed_bfloat16", 1),
+                                 (["--precision=auto"], "float32", 0),
+                                 ([], "float32", 0)):
+        calls.clear()
+        _parse(flag_values, *args)
+        assert tfpose_flags.precision_policy(flag_values) == policy
+        assert len(calls) == checks, args
+    flag_values.unparse_flags()

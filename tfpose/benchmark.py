@@ -210,8 +210,8 @@ def training_speed(model_name, model_kwargs, loss_kwargs, *, batch_size, learnin
     return {"seconds_per_step": seconds, "steps_per_second": 1.0 / seconds,
             "windows_per_second": batch_size / seconds, "batch_size": batch_size,
             "steps_run": int(model.optimizer.iterations.numpy()),
-            # What the weighted layers computed in, so a report cannot claim a
-            # precision the step did not run.
+            # The dtype policies of the layers with weights (containers and the
+            # model included), so a report shows the precision the model was built in.
             "compute_dtypes": dict(collections.Counter(
                 layer.compute_dtype for layer in model._flatten_layers() if layer.weights)),
             "variable_dtypes": sorted({v.dtype for v in model.trainable_weights})}

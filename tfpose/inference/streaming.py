@@ -205,7 +205,7 @@ class StreamingLifter:
 
     Example:
 
-        lifter = StreamingLifter("exported/ugcn/2/stream.tflite", image_size=(1280, 720))
+        lifter = StreamingLifter("exported/tcn_causal/1/stream.tflite", image_size=(1280, 720))
         for keypoints, scores in detector:          # [17, 2] pixels, H36M order
             out = lifter.push(keypoints, scores)
             if out is not None:

@@ -175,7 +175,8 @@ def warn_if_emulated_bfloat16():
     # an AVX-512 Xeon without AVX512-BF16 (docs/BENCHMARKS.md); float32 and
     # oneDNN off (TF_ENABLE_ONEDNN_OPTS=0) ran it.
     logging.warning(
-        "mixed_bfloat16 on a CPU without AVX512-BF16 or AMX: bfloat16 is emulated, several "
-        "times slower than float32, and TensorFlow's oneDNN kernels have crashed on some "
-        "small convolutions there. --precision=auto picks float32 on this CPU.")
+        "mixed_bfloat16 on a CPU without AVX512-BF16 or AMX (or whose /proc/cpuinfo cannot "
+        "say): bfloat16 is emulated, several times slower than float32, and TensorFlow's "
+        "oneDNN kernels have crashed on some small convolutions there (TF_ENABLE_ONEDNN_OPTS=0 "
+        "avoids them). --precision=auto picks float32 on this CPU.")
     return True
