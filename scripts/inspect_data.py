@@ -13,6 +13,8 @@ mean-pose baseline on the test split in the field's metrics
 
 import json
 
+import numpy as np
+
 import tfpose.quiet_startup  # noqa: F401  (first: before TensorFlow loads)
 
 # isort: split
@@ -47,6 +49,19 @@ def main(argv):
             print(f"  {r['subject']:<14s} {r['sequences']:4d} seqs {r['frames']:7d} frames "
                   f"({r['seconds'] / 60:5.1f} min) {r['actions']:3d} actions {r['views']:5d} views "
                   f"height {r['height_m']:.2f} m  bone spread {r['bone_length_spread_mm']:.3f} mm")
+        print("  bone lengths in mm (each bone named by the joint it ends at):")
+        names = list(rows[0]["bone_lengths_mm"])
+        print("  " + " " * 14 + " ".join(f"{n[:6]:>6s}" for n in names))
+        for r in rows:
+            print(f"  {r['subject']:<14s}" + " ".join(
+                f"{r['bone_lengths_mm'][n]:6.0f}" for n in names))
+    if len(report["train"]) > 1:
+        size, shape = summary.proportion_spread(report["train"])
+        widest = max(shape, key=shape.get)
+        print(f"training subjects: sizes within {100 * size:.0f}% of their mean, and with "
+              f"size divided out each bone within {100 * shape[widest]:.0f}% ({widest}; median "
+              f"bone {100 * np.median(list(shape.values())):.0f}%): the ranges --body_scale "
+              "and --bone_scale would cover")
     views = [v for s in train for v in s.views]
     # Unset, the window is the model's own: build it to read it.
     num_frames = FLAGS.num_frames or MODELS[FLAGS.model](**tfpose_flags.model_kwargs()).num_frames

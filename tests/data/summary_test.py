@@ -21,3 +21,30 @@ def test_describe_and_mean_pose_baseline():
     expected = metrics.mpjpe(np.broadcast_to(mean, target.shape), target)
     assert result["per_action"][test[0].action]["mpjpe"] == pytest.approx(expected, rel=1e-6)
     assert set(result["per_action"]) == {s.action for s in test}
+
+
+def test_bone_lengths_and_proportion_spread():
+    train = add_virtual_cameras(synthetic.generate(2, 20, seed=0), 1, seed=0)
+    rows = summary.describe(train)
+    poses = train[0].poses_3d
+    # The upper left arm ends at the left elbow (joint 12), from the shoulder (11).
+    expected = 1000 * np.linalg.norm(poses[:, 12] - poses[:, 11], axis=-1).mean()
+    assert rows[0]["bone_lengths_mm"]["LElbow"] == pytest.approx(expected, rel=1e-6)
+    assert len(rows[0]["bone_lengths_mm"]) == 16
+
+    names = list(rows[0]["bone_lengths_mm"])
+    a = {n: 100.0 + i for i, n in enumerate(names)}
+    # The same shape, 20% larger: sizes differ, shapes do not.
+    larger = {n: 1.2 * v for n, v in a.items()}
+    size, shape = summary.proportion_spread([{"bone_lengths_mm": a}, {"bone_lengths_mm": larger}])
+    assert size == pytest.approx(0.2 / 2.2) and max(shape.values()) == pytest.approx(0, abs=1e-12)
+    # One bone twice as long: by hand, that bone's share of the body and
+    # its mean share over the two subjects.
+    b = dict(a, LElbow=2 * a["LElbow"])
+    size, shape = summary.proportion_spread([{"bone_lengths_mm": a}, {"bone_lengths_mm": b}])
+    total_a, total_b = sum(a.values()), sum(b.values())
+    share_a, share_b = a["LElbow"] / total_a, b["LElbow"] / total_b
+    assert shape["LElbow"] == pytest.approx(share_b / ((share_a + share_b) / 2) - 1)
+    other_a, other_b = a["Head"] / total_a, a["Head"] / total_b
+    assert shape["Head"] == pytest.approx(1 - other_b / ((other_a + other_b) / 2))
+    assert size == pytest.approx(total_b / ((total_a + total_b) / 2) - 1)

@@ -56,6 +56,7 @@ def test_inspect_data_on_a_bvh_folder(capture):
         cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "anna" in result.stdout and "ben" in result.stdout
+    assert "bone lengths in mm" in result.stdout and "LElbow" in result.stdout
     # The built-in mapping infers the unit and the up axis, and says so.
     assert "taken to be centimetres" in result.stderr and "detected +y up" in result.stderr
 

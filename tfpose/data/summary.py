@@ -26,8 +26,31 @@ def describe(sequences):
             "views": int(sum(len(s.views) for s in seqs)),
             "height_m": float(height(seqs[0].poses_3d[0])),
             "bone_length_spread_mm": float((lengths.max(0) - lengths.min(0)).max() * 1000),
+            "bone_lengths_mm": dict(zip(_BONE_NAMES, (lengths.mean(0) * 1000).tolist())),
         })
     return rows
+
+
+# A bone is named by the joint it ends at (its child in `H36M.edges`).
+_BONE_NAMES = tuple(H36M.names[child] for _, child in H36M.edges)
+
+
+def proportion_spread(rows):
+    """How far the subjects of `describe`'s rows differ in size and shape.
+
+    Returns `(size, shape)`: `size` is the largest relative difference of a
+    subject's summed bone length from the subjects' mean; `shape` maps each
+    bone to the largest relative difference of its length from the mean,
+    once each subject's size is divided out. These are the ranges that
+    `--body_scale` and `--bone_scale` would need to cover so that a model
+    sees every subject's body among its training bodies.
+    """
+    lengths = np.array([[r["bone_lengths_mm"][name] for name in _BONE_NAMES] for r in rows])
+    sizes = lengths.sum(1, keepdims=True)
+    shapes = lengths / sizes
+    size = float(np.abs(sizes / sizes.mean() - 1).max())
+    shape = np.abs(shapes / shapes.mean(0) - 1).max(0)
+    return size, dict(zip(_BONE_NAMES, shape.tolist()))
 
 
 def mean_pose_baseline(train_sequences, test_sequences):
