@@ -138,7 +138,9 @@ def test_balanced_output():
 
 
 def test_keras_round_trip(tmp_path):
-    model = runner.build_model("dgnet", dict(num_frames=4, **SMALL),
+    # One block: building the training step costs about 10 ms per weight
+    # here (Adam's slots and updates), and one block has all the kinds.
+    model = runner.build_model("dgnet", dict(num_frames=4, **dict(SMALL, num_blocks=1)),
                                dict(weight=0.0), 1e-3, head_weight=0.1)
     x = np.random.default_rng(1).normal(size=(8, 4, 17, 2)).astype(np.float32)
     y = np.random.default_rng(2).normal(size=(8, 4, 17, 3)).astype(np.float32)

@@ -38,14 +38,8 @@ def test_fine_tune_on_a_bvh_folder(tiny_run, capture, tmp_path):
     assert len(before) == len(after)
     for a, b in zip(before, after):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-
-    result = subprocess.run(
-        [sys.executable, "scripts/evaluate.py", f"--flagfile={run / 'flags.cfg'}",
-         f"--output_json={tmp_path / 'eval.json'}"],
-        cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    evaluated = json.loads((tmp_path / "eval.json").read_text())
-    assert evaluated["average"]["mpjpe"] == pytest.approx(metrics["average"]["mpjpe"], rel=1e-5)
+    # That evaluate.py repeats a run's closing evaluation from its flags:
+    # train_evaluate_test.py (the data comes through the same loader).
 
 
 def test_inspect_data_on_a_bvh_folder(capture):
