@@ -1,6 +1,6 @@
 """Exports a training run for TF Serving (SavedModel) and mobile (TFLite).
 
-    python scripts/export.py --run_dir=runs/ugcn_hdm05 --export_dir=exported/ugcn/3
+    python scripts/export.py --run_dir=runs/ugcn_hdm05 --export_dir=runs/serving/ugcn/1
 
 Writes the TF Serving layout `<base>/<model_name>/<version>/`: the SavedModel
 (signatures `serving_default`, `serve_tflite`, `window` and, with --stream,
@@ -17,7 +17,7 @@ directory behind. The run's settings (model, data, --eval_protocol,
 --eval_step, --eval_flip) come from `<run_dir>/flags.cfg`; flags given here
 override them.
 
-    python scripts/export.py --run_dir=runs/ugcn_hdm05 --export_dir=exported/ugcn/3 \
+    python scripts/export.py --run_dir=runs/ugcn_hdm05 --export_dir=runs/serving/ugcn/1 \
         --lookahead=8      # stream.tflite waits 8 frames for each pose
 """
 

@@ -49,6 +49,8 @@ def main(argv):
             print(f"  {r['subject']:<14s} {r['sequences']:4d} seqs {r['frames']:7d} frames "
                   f"({r['seconds'] / 60:5.1f} min) {r['actions']:3d} actions {r['views']:5d} views "
                   f"height {r['height_m']:.2f} m  bone spread {r['bone_length_spread_mm']:.3f} mm")
+        if not rows:
+            continue
         print("  bone lengths in mm (each bone named by the joint it ends at):")
         names = list(rows[0]["bone_lengths_mm"])
         print("  " + " " * 14 + " ".join(f"{n[:6]:>6s}" for n in names))

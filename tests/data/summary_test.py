@@ -48,3 +48,14 @@ def test_bone_lengths_and_proportion_spread():
     other_a, other_b = a["Head"] / total_a, a["Head"] / total_b
     assert shape["Head"] == pytest.approx(1 - other_b / ((other_a + other_b) / 2))
     assert size == pytest.approx(total_b / ((total_a + total_b) / 2) - 1)
+    # Three subjects, uneven: the widest deviation, on either side of the mean.
+    c = {n: 0.7 * v for n, v in a.items()}
+    c["Head"] = 3 * c["Head"]
+    size, shape = summary.proportion_spread([{"bone_lengths_mm": s} for s in (a, a, c)])
+    totals = np.array([total_a, total_a, sum(c.values())])
+    assert size == pytest.approx(max(abs(totals / totals.mean() - 1)))
+    shares = np.array([a["Head"], a["Head"], c["Head"]]) / totals
+    assert shape["Head"] == pytest.approx(max(abs(shares / shares.mean() - 1)))
+    shares = np.array([a["LElbow"], a["LElbow"], c["LElbow"]]) / totals
+    below = 1 - shares.min() / shares.mean()  # c's elbow share is the smallest
+    assert shape["LElbow"] == pytest.approx(below) and below > shares.max() / shares.mean() - 1

@@ -115,7 +115,7 @@ def test_release_quantized_tflite_accuracy(hdm05_dir):
     reference = lift(release / "model.tflite")
     # The doc's figure is an MPJPE change over the 99 HDM05 test views;
     # on two takes the change is a noisier sample, so twice the figure is
-    # allowed. Calibrated int8 (not shipped) moved the previous release by
+    # allowed. Calibrated int8 (not shipped) moved ugcn/1 by
     # 15-20 mm. The mean joint displacement bounds the MPJPE change on any
     # data (triangle inequality); calibrated int8 displaced joints by 50 mm.
     displacement_bounds_mm = {"fp16": 0.2, "dynamic_int8": 2.0}

@@ -1,4 +1,4 @@
-"""scripts/train.py, evaluate.py and inspect_data.py on a folder of BVH takes."""
+"""scripts/train.py and inspect_data.py on a folder of BVH takes."""
 
 import json
 import subprocess
