@@ -40,7 +40,7 @@ _CHECKPOINT = flags.DEFINE_string("checkpoint", None,
 _TFLITE = flags.DEFINE_list("tflite", list(training_run.DEFAULT_TFLITE),
                             f"TFLite files to write, from {list(tflite.QUANTIZATIONS)}. "
                             "The default keeps the usable ones: integer-only int8 cost the "
-                            "released UGCN 19.8 mm (docs/RESULTS.md); int16x8 runs for UGCN "
+                            "UGCN release ugcn/1 19.8 mm (docs/RESULTS.md); int16x8 runs for UGCN "
                             "only (DG-Net's kNN distances have no int16 kernel in TFLite).")
 _CARD_VIEWS = flags.DEFINE_integer("card_views", 1,
                                    "Score every TFLite file and the Keras model on the first N "
