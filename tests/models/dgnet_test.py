@@ -139,7 +139,7 @@ def test_balanced_output():
 
 def test_keras_round_trip(tmp_path):
     # One block: building the training step costs about 10 ms per weight
-    # here (Adam's slots and updates), and one block has all the kinds.
+    # here (Adam's slots and updates); the five-block path loads in released_test.
     model = runner.build_model("dgnet", dict(num_frames=4, **dict(SMALL, num_blocks=1)),
                                dict(weight=0.0), 1e-3, head_weight=0.1)
     x = np.random.default_rng(1).normal(size=(8, 4, 17, 2)).astype(np.float32)
