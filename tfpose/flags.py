@@ -94,6 +94,9 @@ def define_data_flags():
     flags.DEFINE_float("bone_scale", 0.0, "Fresh cameras: scale each bone (left and right "
                        "alike) by a factor uniform in 1 +- this, per window.",
                        lower_bound=0.0, upper_bound=0.5)
+    flags.DEFINE_float("speed_scale", 0.0, "Fresh cameras: play each training window at a "
+                       "rate log-uniform in [1/(1+this), 1+this] times the capture's "
+                       "(other tempos of the same motion).", lower_bound=0.0, upper_bound=1.0)
 
 
 TRAINING_CAMERAS = ("auto", "fresh", "fixed")

@@ -108,3 +108,39 @@ def _topological_order(skeleton):
         order += children
         pending += children
     return order
+
+
+def playback_rates(uniform, speed_scale):
+    """Playback rates from numbers in [0, 1): log-uniform in
+    `[1 / (1 + speed_scale), 1 + speed_scale]`, so a motion is as likely to
+    be played k times faster as k times slower."""
+    uniform = tf.convert_to_tensor(uniform, tf.float32)
+    log_range = float(np.log1p(speed_scale))
+    return tf.exp(log_range * (2.0 * uniform - 1.0))
+
+
+def resample_window(frames, start, bounds, rate, num_frames, anchor):
+    """A window of `frames` `[F, ...]` played `rate` times as fast.
+
+    The window's frame `i` is `frames` at the fractional index
+    `start + anchor + rate * (i - anchor)`, linearly interpolated between
+    its neighbours and clamped to `bounds` `[first, last]` (the window's own
+    padded sequence, so a faster window repeats its sequence's end frames
+    instead of reaching into the next one). Position `anchor` keeps its
+    frame whatever the rate, so the frame that a window is centred on (or
+    that a TCN predicts) stays that frame.
+
+    Returns `[num_frames, ...]`.
+    """
+    # float64: indices into a long concatenation keep sub-frame precision.
+    step = tf.cast(rate, tf.float64) * (tf.range(num_frames, dtype=tf.float64) - anchor)
+    bounds = tf.cast(bounds, tf.float64)
+    position = tf.clip_by_value(tf.cast(start, tf.float64) + anchor + step,
+                                bounds[0], bounds[1])
+    below = tf.floor(position)
+    weight = tf.cast(position - below, frames.dtype)
+    below = tf.cast(below, tf.int64)
+    above = tf.minimum(below + 1, tf.cast(bounds[1], tf.int64))
+    shape = tf.concat([[num_frames], tf.ones(tf.rank(frames) - 1, tf.int32)], 0)
+    weight = tf.reshape(weight, shape)
+    return (1.0 - weight) * tf.gather(frames, below) + weight * tf.gather(frames, above)

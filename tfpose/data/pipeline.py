@@ -101,6 +101,7 @@ def make_dataset(
     cameras=None,
     body_scale=0.0,
     bone_scale=0.0,
+    speed_scale=0.0,
 ):
     """Windows of `num_frames` frames from camera views, batched.
 
@@ -160,6 +161,12 @@ def make_dataset(
             bone's length (left and right alike) are scaled by factors
             uniform in `1 +- body_scale` and `1 +- bone_scale` per window
             (`tfpose.data.augment.bone_factors`).
+        speed_scale: with `cameras`: every training window is played at
+            its own rate, log-uniform in `[1 / (1 + speed_scale),
+            1 + speed_scale]` times the capture's (linear interpolation
+            between frames, `tfpose.data.augment.resample_window`), so
+            motions come at other tempos; the frame that the window is
+            centred on (or, with `lookahead`, ends at) stays in place.
 
     Returns:
         a `tf.data.Dataset` of `(keypoints_2d, poses_3d)`, or of
@@ -171,11 +178,14 @@ def make_dataset(
         )
     if noise_std < 0:
         raise ValueError(f"`noise_std` must be >= 0, got {noise_std}.")
-    if cameras is None and (body_scale or bone_scale):
-        raise ValueError("`body_scale` and `bone_scale` need world-frame motion: pass `cameras`.")
+    if cameras is None and (body_scale or bone_scale or speed_scale):
+        raise ValueError("`body_scale`, `bone_scale` and `speed_scale` need world-frame motion: "
+                         "pass `cameras`.")
     if not 0 <= body_scale < 1 or not 0 <= bone_scale < 1:
         raise ValueError(
             f"`body_scale` and `bone_scale` must be in [0, 1), got {body_scale}, {bone_scale}.")
+    if not 0 <= speed_scale <= 1:
+        raise ValueError(f"`speed_scale` must be in [0, 1], got {speed_scale}.")
     if cameras is not None:
         if not training:
             raise ValueError("Drawn cameras are for training; evaluate on fixed views.")
@@ -184,6 +194,10 @@ def make_dataset(
         world = tf.constant(world)
         starts = windows.concatenate([np.zeros((_length(v), 1)) for v in views],
                                      num_frames, stride, padding, lookahead)[1]
+        bounds = tf.constant(windows.sequence_bounds([_length(v) for v in views], num_frames,
+                                                     stride, padding, lookahead))
+        anchor = num_frames - 1 - (
+            (num_frames - 1) // 2 if lookahead is None or padding != "same" else lookahead)
     else:
         items = _as_arrays(views, intrinsics)
         if intrinsics:
@@ -209,8 +223,17 @@ def make_dataset(
         # One window at a time, so that its numbers never depend on the batch
         # it joins (kernels round differently at other sizes): every shard of
         # a distributed run computes what one device computes.
-        x, y, k = view_windows(tf.gather(world, start + offsets)[None], uniform[None], cameras,
-                               body_scale, bone_scale, skeleton)
+        if speed_scale:
+            # The window's own sequence: starts and bounds share the order.
+            index = tf.searchsorted(starts, start[None])[0]
+            rate = augment.playback_rates(uniform[-1], speed_scale)
+            motion = augment.resample_window(world, start, tf.gather(bounds, index), rate,
+                                             num_frames, anchor)
+            uniform = uniform[:-1]
+        else:
+            motion = tf.gather(world, start + offsets)
+        x, y, k = view_windows(motion[None], uniform[None], cameras, body_scale, bone_scale,
+                               skeleton)
         return x[0], y[0], k[0], coin, position
 
     def pack(x, y, k):
@@ -257,6 +280,9 @@ def make_dataset(
         if aims:  # drawn apart, so the other draws stay those of a run without aims
             uniform = tf.concat([uniform, tf.random.stateless_uniform(
                 [windows_per_pass, aims], key + [0, 2**42])], axis=1)
+        if speed_scale and cameras is not None:  # likewise: the rate is the last column
+            uniform = tf.concat([uniform, tf.random.stateless_uniform(
+                [windows_per_pass, 1], key + [0, 2**43])], axis=1)
         ds = tf.data.Dataset.from_tensor_slices(
             (tf.gather(starts, order), coins, positions, uniform))
         ds = ds.skip(skip * batch_size).shard(num_shards, shard_index)

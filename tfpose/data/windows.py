@@ -83,3 +83,17 @@ def concatenate(arrays, num_frames, stride, padding, lookahead=None):
         offset += length + before + after
     data = tuple(np.concatenate(column) for column in zip(*parts))
     return (data if as_tuple else data[0]), np.concatenate(starts)
+
+
+def sequence_bounds(lengths, num_frames, stride, padding, lookahead=None):
+    """`[W, 2]` int64: the first and last index, in `concatenate`'s data, of
+    the padded sequence that each of its windows lies in (same order as its
+    `starts`)."""
+    bounds, offset = [], 0
+    for length in lengths:
+        before, after = pad_amounts(length, num_frames, padding, lookahead)
+        padded = length + before + after
+        count = len(window_starts(length, num_frames, stride, padding, lookahead))
+        bounds.append(np.tile([[offset, offset + padded - 1]], (count, 1)))
+        offset += padded
+    return np.concatenate(bounds).astype(np.int64)

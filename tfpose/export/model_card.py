@@ -66,6 +66,10 @@ def _drawn_camera_text(flag_values):
     if body or bone:
         text += (f"; bodies rescaled by up to {100 * body:g}% and each bone by up to "
                  f"{100 * bone:g}%")
+    speed = flag_values.get("speed_scale") or 0
+    if speed:
+        text += (f"; each window played at {1 / (1 + speed):.2g}-{1 + speed:g} times the "
+                 "capture's speed")
     noise = flag_values.get("noise_std") or 0
     return text + (f"; ground-truth 2D with Gaussian noise of {noise:g} normalised units "
                    f"({noise * 500:g} px at 1000 px width)" if noise else

@@ -126,12 +126,14 @@ VALIDATION_FRAME_STRIDE = 8
 
 def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, stride, seed,
                    flip, noise_std, steps_per_epoch=0, validation_steps=0, intrinsics=False,
-                   cameras=None, body_scale=0.0, bone_scale=0.0, lookahead=None):
+                   cameras=None, body_scale=0.0, bone_scale=0.0, speed_scale=0.0,
+                   lookahead=None):
     """The training stream, validation `tf.data` pipeline and steps per epoch.
 
     With `cameras` (a `tfpose.camera.VirtualCameras`), training windows
     come from the sequences' world-frame motion, each through its own
-    drawn camera (and body, with `body_scale` / `bone_scale`); otherwise
+    drawn camera (and body, with `body_scale` / `bone_scale`, and tempo,
+    with `speed_scale`); otherwise
     from their fixed views. Validation always uses the fixed views.
 
     `lookahead`: training windows put every frame at position
@@ -169,7 +171,7 @@ def train_datasets(train_sequences, val_sequences, *, num_frames, batch_size, st
             views, num_frames=num_frames, batch_size=batch_size, training=True, stride=stride,
             seed=seed, flip=flip, noise_std=noise_std, intrinsics=intrinsics,
             endless=True, start_step=start_step, cameras=cameras, body_scale=body_scale,
-            bone_scale=bone_scale, lookahead=lookahead, **shards)
+            bone_scale=bone_scale, speed_scale=speed_scale, lookahead=lookahead, **shards)
 
     val_ds = None
     if val_sequences:
