@@ -82,7 +82,8 @@ def main(argv):
         validation_steps=FLAGS.validation_steps,
         intrinsics=protocols.needs_intrinsics(model),
         cameras=tfpose_flags.training_cameras(), body_scale=FLAGS.body_scale,
-        bone_scale=FLAGS.bone_scale, speed_scale=FLAGS.speed_scale, lookahead=protocols.model_lookahead(model),
+        bone_scale=FLAGS.bone_scale, speed_scale=FLAGS.speed_scale,
+        lookahead=protocols.model_lookahead(model),
     )
     schedule = schedules.learning_rate_schedule(
         FLAGS.learning_rate, steps, FLAGS.lr_schedule, FLAGS.lr_decay_epochs, FLAGS.lr_decay_rate,

@@ -66,32 +66,45 @@ def _coded_sequences(lengths):
 
 @pytest.mark.parametrize("lookahead", [None, 0])
 def test_windows_play_at_drawn_rates_inside_their_own_sequence(lookahead):
-    num_frames, scale = 16, 0.5
-    ds = pipeline.make_dataset(_coded_sequences([30, 45, 38]), num_frames=num_frames,
-                               batch_size=32, training=True, seed=2, lookahead=lookahead,
-                               cameras=camera.VirtualCameras(), speed_scale=scale, endless=True)
+    num_frames, scale, lengths = 16, 0.5, [30, 45, 38]
+
+    def codes(speed_scale):
+        ds = pipeline.make_dataset(_coded_sequences(lengths), num_frames=num_frames,
+                                   batch_size=32, training=True, seed=2, lookahead=lookahead,
+                                   cameras=camera.VirtualCameras(), speed_scale=speed_scale,
+                                   endless=True)
+        y = np.concatenate([y.numpy() for _, y in ds.take(3)]).astype(np.float64)
+        # Root-relative distances, whatever the camera: the frame and sequence.
+        return ((np.linalg.norm(y[:, :, 1], axis=-1) - 0.1) / SLOPE,
+                np.linalg.norm(y[:, :, 2], axis=-1) / 0.2 - 1)
+
+    frame, sequence = codes(scale)
+    still_frame, still_sequence = codes(0.0)
     anchor = num_frames // 2 if lookahead is None else num_frames - 1
-    rates = []
-    for _, y in ds.take(3):
-        y = y.numpy().astype(np.float64)  # root-relative, camera frame
-        frame = (np.linalg.norm(y[:, :, 1], axis=-1) - 0.1) / SLOPE
-        sequence = np.linalg.norm(y[:, :, 2], axis=-1) / 0.2 - 1
-        for w in range(len(y)):
-            # One sequence per window, none of the next one's frames.
-            np.testing.assert_allclose(sequence[w], np.round(sequence[w, 0]), atol=1e-3)
-            # The anchor keeps a whole frame; away from the clamped ends the
-            # window moves through the motion at one rate.
-            assert abs(frame[w, anchor] - np.round(frame[w, anchor])) < 2e-3
-            steps = np.diff(frame[w])
-            # (The steps out of a clamped end are partial: left out.)
-            moving = steps[steps > 1e-3][1:-1]
-            if len(moving) < 4:  # a window at a sequence's start, mostly padding
-                continue
-            rate = np.median(moving)
-            np.testing.assert_allclose(moving, rate, atol=3e-3)
-            rates.append(rate)
+    # The same windows as without the tempo, each still about its own frame.
+    np.testing.assert_allclose(frame[:, anchor], still_frame[:, anchor], atol=2e-3)
+    np.testing.assert_allclose(sequence, still_sequence, atol=1e-3)
+    rates, longer = [], 0
+    for w in range(len(frame)):
+        # One sequence per window, none of the next one's frames.
+        k = int(np.round(sequence[w, 0]))
+        np.testing.assert_allclose(sequence[w], k, atol=1e-3)
+        # A window stands still only at its sequence's first or last frame.
+        steps = np.diff(frame[w])
+        still = np.abs(steps) < 1e-3
+        ends = np.minimum(np.abs(frame[w, 1:]), np.abs(frame[w, 1:] - (lengths[k] - 1)))
+        assert (ends[still] < 2e-3).all()
+        # Away from those ends it moves through the motion at one rate.
+        # (The steps out of a clamped end are partial: left out.)
+        moving = steps[~still][1:-1]
+        if len(moving) < 4:  # a window at a sequence's start, mostly padding
+            continue
+        rate = np.median(moving)
+        np.testing.assert_allclose(moving, rate, atol=3e-3)
+        rates.append(rate)
+        longer += frame[w, -1] - frame[w, 0] > num_frames - 1 + 0.5
     rates = np.array(rates)
-    assert len(rates) > 48
+    assert len(rates) > 48 and longer > 5  # faster windows span more of the motion
     assert rates.min() >= 1 / (1 + scale) - 3e-3 and rates.max() <= 1 + scale + 3e-3
     assert rates.min() < 0.8 and rates.max() > 1.25  # drawn, not fixed
 

@@ -120,8 +120,9 @@ def make_dataset(
     With `cameras` (training only), `views` are world-frame motions
     (`Sequence`s or `[T, J, 3]` arrays), and every training window is seen
     through its own virtual camera drawn from that distribution (and, with
-    `body_scale` / `bone_scale`, on a body of other proportions). A
-    window's camera and body are drawn with its flip coin: they depend on
+    `body_scale` / `bone_scale`, on a body of other proportions; with
+    `speed_scale`, at another tempo). A window's camera, body and tempo
+    are drawn with its flip coin: they depend on
     `(seed, pass, position in the pass)` only, so resumed and sharded runs
     see the same cameras as an uninterrupted one.
 
@@ -166,7 +167,8 @@ def make_dataset(
             1 + speed_scale]` times the capture's (linear interpolation
             between frames, `tfpose.data.augment.resample_window`), so
             motions come at other tempos; the frame that the window is
-            centred on (or, with `lookahead`, ends at) stays in place.
+            centred on (with `lookahead`: the one at position
+            `num_frames - 1 - lookahead`) stays in place.
 
     Returns:
         a `tf.data.Dataset` of `(keypoints_2d, poses_3d)`, or of
