@@ -6,34 +6,59 @@ import pytest
 import tensorflow as tf
 
 from tfpose import camera
-from tfpose.data import augment, pipeline, synthetic
+from tfpose.data import augment, pipeline, synthetic, windows
 
 SLOPE = 0.01  # metres per frame that joint 1 moves away from the root
 
 
-def _numpy_resample(frames, start, first, last, rate, num_frames, anchor):
-    out = np.empty((num_frames,) + frames.shape[1:], np.float64)
-    for i in range(num_frames):
-        position = min(max(start + anchor + rate * (i - anchor), first), last)
-        below = int(np.floor(position))
-        above = min(below + 1, last)
-        weight = position - below
-        out[i] = (1 - weight) * frames[below] + weight * frames[above]
-    return out
-
-
-@pytest.mark.parametrize("rate, start, anchor", [
-    (1.0, 10, 4), (1.37, 3, 4), (0.71, 20, 0), (1.9, 25, 7), (0.5, 0, 3)])
-def test_resample_window_matches_numpy(rate, start, anchor):
-    frames = np.random.default_rng(1).normal(size=(40, 5, 3)).astype(np.float32)
-    first, last = 2, 30
+@pytest.mark.parametrize("rate, start, anchor, first, last", [
+    (1.0, 10, 4, 2, 30), (1.37, 3, 4, 2, 30), (0.71, 20, 0, 2, 30), (1.9, 25, 7, 2, 30),
+    (0.5, 0, 3, 2, 30), (1.6, 33, 4, 5, 39), (0.8, 36, 7, 0, 39)])
+def test_resample_window_reads_the_motion_at_the_stretched_times(rate, start, anchor, first,
+                                                                last):
+    # Frames affine in time: linear interpolation reads them exactly, so the
+    # window's frame i must be the motion at the clamped time
+    # start + anchor + rate * (i - anchor), whatever the interpolation code.
+    rng = np.random.default_rng(1)
+    velocity, offset = rng.normal(size=(2, 5, 3))
+    frames = (np.arange(40)[:, None, None] * velocity + offset).astype(np.float32)
     got = augment.resample_window(tf.constant(frames), tf.constant(start, tf.int64),
                                   tf.constant([first, last], tf.int64), tf.constant(rate),
                                   8, anchor).numpy()
-    expected = _numpy_resample(frames.astype(np.float64), start, first, last, rate, 8, anchor)
-    np.testing.assert_allclose(got, expected, atol=1e-5)
-    if rate == 1.0 and first <= start and start + 7 <= last:
+    times = np.clip(start + anchor + rate * (np.arange(8) - anchor), first, last)
+    expected = times[:, None, None] * velocity + offset
+    np.testing.assert_allclose(got, expected, atol=2e-5)
+    assert got[anchor] == pytest.approx(frames[min(max(start + anchor, first), last)], abs=1e-6)
+    if rate == 1.0:
         np.testing.assert_array_equal(got, frames[start:start + 8])
+    # Curved motion between frames: the linear blend of the two neighbours.
+    curved = np.sin(np.arange(40, dtype=np.float32))[:, None, None] * np.ones((1, 5, 3))
+    got = augment.resample_window(tf.constant(curved.astype(np.float32)),
+                                  tf.constant(start, tf.int64),
+                                  tf.constant([first, last], tf.int64), tf.constant(rate),
+                                  8, anchor).numpy()[:, 0, 0]
+    expected = np.interp(times, np.arange(40), np.sin(np.arange(40)))
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("padding, lookahead", [("same", None), ("valid", None), ("same", 0),
+                                                ("same", 3)])
+def test_sequence_bounds_hold_each_window_inside_its_padded_sequence(padding, lookahead):
+    lengths, num_frames = [5, 23, 12, 40], 8
+    if padding == "valid":
+        lengths = [9, 23, 12, 40]
+    coded = [np.full(n, k, np.int64) for k, n in enumerate(lengths)]
+    data, starts = windows.concatenate(coded, num_frames, 2, padding, lookahead)
+    bounds = windows.sequence_bounds(lengths, num_frames, 2, padding, lookahead)
+    assert bounds.shape == (len(starts), 2) and bounds.dtype == np.int64
+    for start, (first, last) in zip(starts, bounds):
+        k = data[start]
+        # The whole padded sequence of the window, and nothing beyond it.
+        assert (data[first:last + 1] == k).all()
+        assert first == 0 or data[first - 1] != k
+        assert last == len(data) - 1 or data[last + 1] != k
+        assert first <= start and start + num_frames - 1 <= last
+    assert bounds[-1, 1] == len(data) - 1
 
 
 def test_playback_rates_are_log_uniform_over_the_range():
@@ -115,11 +140,15 @@ def test_speed_draw_is_deterministic_and_resumes():
                   endless=True, cameras=camera.VirtualCameras(), speed_scale=0.3,
                   body_scale=0.1, bone_scale=0.05)
     steps = pipeline.steps_per_pass(sequences, num_frames=8, batch_size=16, stride=2)
-    full = [y.numpy() for _, y in pipeline.make_dataset(sequences, **kwargs).take(steps + 2)]
-    resumed = [y.numpy() for _, y in
-               pipeline.make_dataset(sequences, start_step=steps, **kwargs).take(2)]
-    for a, b in zip(full[steps:], resumed):
-        np.testing.assert_array_equal(a, b)
+    full = [y.numpy() for _, y in pipeline.make_dataset(sequences, **kwargs).take(steps + 3)]
+    # Resumed mid-pass, in the first and in the second pass.
+    for start_step in (1, steps + 1):
+        resumed = [y.numpy() for _, y in
+                   pipeline.make_dataset(sequences, start_step=start_step, **kwargs).take(2)]
+        for a, b in zip(full[start_step:start_step + 2], resumed):
+            np.testing.assert_array_equal(a, b)
+    # The second pass draws other tempi: its batches differ from the first's.
+    assert not np.allclose(full[0], full[steps])
 
 
 def test_speed_errors():

@@ -179,7 +179,7 @@ def test_release_stream_int8_is_the_stream_to_a_few_mm(release, hdm05_dir):
     assert reference.shape == quantised.shape == (len(x), 17, 3)
     # int8 weights move DG-Net's joints by 7.3 mm on average here (its
     # kNN graphs flip with them) and UGCN's by less, while their MPJPE
-    # changes by under 0.5 mm (the card); a stream off by a frame or a
+    # changes by under 1 mm (the cards); a stream off by a frame or a
     # joint order moves them by about 100 mm.
     displacement = 1000 * np.linalg.norm(quantised - reference, axis=-1).mean()
     assert 0 < displacement < 10.0, displacement

@@ -1,5 +1,5 @@
-"""On-the-fly augmentation in the graph: horizontal flips, 2D noise and
-bone-length scaling."""
+"""On-the-fly augmentation in the graph: horizontal flips, 2D noise,
+bone-length scaling and playback rate (windows resampled in time)."""
 
 import numpy as np
 import tensorflow as tf
