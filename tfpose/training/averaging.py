@@ -1,10 +1,11 @@
 """Averaging the weights of several trained models of one architecture.
 
 The ends of successive warm-restart cycles (cosine cycles started from
-the previous cycle's model) lie in one basin of the loss; their average
-sits nearer its centre than any of them, and usually generalises better
-than the last one alone (stochastic weight averaging, Izmailov et al.,
-2018). docs/RESULTS.md measures it on the UGCN cycles.
+the previous cycle's model) lie in one basin of the loss, and their
+average can sit nearer its centre than any of them (stochastic weight
+averaging, Izmailov et al., 2018). On the UGCN release's cycles it did
+not: each average scored the mean of its members' test MPJPE, behind the
+last cycle alone (docs/RESULTS.md, "Averaging the cycles' weights").
 
 Every float variable is averaged, batch-norm moving statistics included
 (they describe activations of nearly the same network); integer state
