@@ -13,7 +13,7 @@ test-time augmentation (--eval_flip), and reports MPJPE, P-MPJPE, N-MPJPE and
 MPJVE (mm), PCK@150mm and AUC (%), per action and overall, on stdout and as
 JSON. A released export is evaluated with its own flags.cfg:
 
-    python scripts/evaluate.py --flagfile=exported/ugcn/5/flags.cfg --lifter=exported/ugcn/5
+    python scripts/evaluate.py --flagfile=exported/ugcn/6/flags.cfg --lifter=exported/ugcn/6
 
 Live lifting's accuracy: --eval_protocol=causal --lookahead=L (each frame from
 the window ending L frames after it). Absolute 3D: --camera_space adds the

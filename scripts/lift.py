@@ -1,6 +1,6 @@
 """Lifts a file of 2D keypoints to 3D with a trained or released model.
 
-    python scripts/lift.py --model=exported/ugcn/5 --input=examples/walk_coco.json \
+    python scripts/lift.py --model=exported/ugcn/6 --input=examples/walk_coco.json \
         --layout=coco --output=walk_3d.npz --render=walk.gif
 
 Input: .npz, .json or .csv (see `tfpose.data.keypoint_files`), COCO-17 or H36M-17
@@ -10,7 +10,7 @@ already normalised (--normalized), optional per-joint confidences. Joints
 that are NaN, absent or below --min_confidence are filled by linear
 interpolation over time and flagged in the output. Any length from 1 frame.
 
-Model: a SavedModel directory (e.g. exported/ugcn/5), a .keras checkpoint or
+Model: a SavedModel directory (e.g. exported/ugcn/6), a .keras checkpoint or
 a .tflite file, lifting with its own protocol, or with --eval_protocol=causal
 --lookahead=L (a .keras model; an export through its `stream` signature or
 stream.tflite, whose lookahead is fixed at export).
