@@ -2,16 +2,17 @@
 
     python scripts/average_weights.py --run_dirs=runs/c3,runs/c4,runs/c5 --model_dir=runs/c345
     python scripts/evaluate.py --flagfile=runs/c345/flags.cfg      # writes evaluation.json
-    python scripts/export.py --run_dir=runs/c345 --export_dir=exported/ugcn/6
+    python scripts/export.py --run_dir=runs/c345 --export_dir=runs/serving/ugcn/1
 
 Meant for the ends of successive cosine cycles, each started from the one
 before (`--init_from`) (`tfpose.training.averaging`). Measure before you
 ship one: on the UGCN release's cycles the average scored the mean of
 its members, behind the last cycle (docs/RESULTS.md). Writes `<model_dir>/model.keras`
 (the average; every input run's `model.keras`, or --checkpoint_name) and
-`<model_dir>/flags.cfg` (the last run's, naming the new directory), so
-`evaluate.py` and `export.py` take the new directory as a run. Each file is
-written whole or not at all; an existing model is not overwritten.
+`<model_dir>/flags.cfg` (the last run's, naming the new directory, with a
+comment naming the averaged runs), so `evaluate.py` and `export.py` take
+the new directory as a run. Each file is written whole or not at all; an
+existing model is not overwritten, nor is any input run.
 """
 
 import os
@@ -48,6 +49,8 @@ def main(argv):
     flagfile = os.path.join(runs[-1], "flags.cfg")
     if not os.path.isfile(flagfile):
         raise app.UsageError(f"{flagfile} is missing: the averaged run takes the last run's flags.")
+    if any(os.path.abspath(run) == os.path.abspath(_MODEL_DIR.value) for run in runs):
+        raise app.UsageError("--model_dir is one of --run_dirs; choose a new directory.")
     output = os.path.join(_MODEL_DIR.value, "model.keras")
     if os.path.exists(output):
         raise app.UsageError(f"{output} exists; choose a new --model_dir.")
@@ -67,9 +70,15 @@ def main(argv):
         text = f.read()
     text = re.sub(r"^--model_dir=.*\n?", "", text, flags=re.M).rstrip("\n")
     text += f"\n--model_dir={_MODEL_DIR.value}\n"
+    shares = weights or [1.0] * len(runs)
+    header = ("# scripts/average_weights.py: the weights of "
+              + ", ".join(f"{run} (x{w:g})" for run, w in zip(runs, shares))
+              + "; the flags below are the last run's\n")
+    # flags.cfg first: a crash before the model leaves no model.keras, so
+    # the same command runs again.
+    fileio.write_text(os.path.join(_MODEL_DIR.value, "flags.cfg"), header + text.lstrip("\n"))
     with fileio.atomic_path(output) as temporary:
         model.save(temporary)
-    fileio.write_text(os.path.join(_MODEL_DIR.value, "flags.cfg"), text.lstrip("\n"))
     print(f"Averaged {len(runs)} runs into {output}; evaluate it with "
           f"python scripts/evaluate.py --flagfile={_MODEL_DIR.value}/flags.cfg")
 

@@ -145,9 +145,10 @@ def test_speed_draw_is_deterministic_and_resumes():
     for start_step in (1, steps + 1):
         resumed = [y.numpy() for _, y in
                    pipeline.make_dataset(sequences, start_step=start_step, **kwargs).take(2)]
+        assert len(resumed) == 2
         for a, b in zip(full[start_step:start_step + 2], resumed):
             np.testing.assert_array_equal(a, b)
-    # The second pass draws other tempi: its batches differ from the first's.
+    # The second pass draws anew (order, cameras, bodies, tempi): other batches.
     assert not np.allclose(full[0], full[steps])
 
 

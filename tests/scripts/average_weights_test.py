@@ -34,11 +34,13 @@ def test_averages_two_runs_into_a_run_that_evaluates(tmp_path):
                   "--weights=1,3")
     assert result.returncode == 0, result.stderr[-3000:]
     averaged = keras.models.load_model(out / "model.keras").get_weights()
+    assert len(averaged) == len(weights[0]) == len(weights[1]) > 0
     for got, wa, wb in zip(averaged, *weights):
         np.testing.assert_allclose(got, 0.25 * wa + 0.75 * wb, rtol=1e-6, atol=1e-7)
     flags_cfg = (out / "flags.cfg").read_text()
     assert f"--model_dir={out}\n" in flags_cfg and f"--model_dir={b}" not in flags_cfg
     assert f"--flagfile={TINY}" in flags_cfg
+    assert flags_cfg.startswith(f"# scripts/average_weights.py: the weights of {a} (x1), {b} (x3)")
     result = _run("scripts/evaluate.py", f"--flagfile={out}/flags.cfg")
     assert result.returncode == 0, result.stderr[-3000:]
     assert (out / "evaluation.json").exists() and f"wrote {out}/evaluation.json" in result.stdout
@@ -52,6 +54,12 @@ def test_averages_two_runs_into_a_run_that_evaluates(tmp_path):
         ((f"--run_dirs={a},{b}", f"--model_dir={out}"), "exists; choose a new --model_dir"),
         ((f"--run_dirs={a},{b}", f"--model_dir={tmp_path / 'y'}", "--weights=1"),
          "--weights has 1 values for 2 runs"),
+        ((f"--run_dirs={a},{b}", f"--model_dir={tmp_path / 'y'}", "--weights=1,x"),
+         "--weights must be numbers"),
+        ((f"--run_dirs={a},{b}", f"--model_dir={tmp_path / 'y'}", "--weights=1,nan"),
+         "finite non-negative"),
+        ((f"--run_dirs={a},{b}", f"--model_dir={b}", "--checkpoint_name=model.keras"),
+         "--model_dir is one of --run_dirs"),
     ]:
         result = _run("scripts/average_weights.py", *args)
         assert result.returncode != 0 and message in result.stderr, (args, result.stderr[-2000:])

@@ -8,16 +8,20 @@ not: each average scored the mean of its members' test MPJPE, behind the
 last cycle alone (docs/RESULTS.md, "Averaging the cycles' weights").
 
 Every float variable is averaged, batch-norm moving statistics included
-(they describe activations of nearly the same network); integer state
-(random-generator seeds, counters) is the last model's.
+(averaged, not recomputed on training data as Izmailov et al. do); a
+variable of any other dtype keeps the last model's value.
 """
+
+import re
 
 import keras
 import numpy as np
 
 
 def _describe(model):
-    return [(v.path, tuple(v.shape), str(v.dtype)) for v in model.weights]
+    # Paths without the numbers Keras appends to repeated layer names, which
+    # differ between models built in one process.
+    return [(re.sub(r"_\d+(?=/|$)", "", v.path), tuple(v.shape)) for v in model.weights]
 
 
 def average_models(models, weights=None):
@@ -32,9 +36,10 @@ def average_models(models, weights=None):
     if weights is None:
         weights = np.ones(len(models))
     weights = np.asarray(weights, dtype=np.float64)
-    if weights.shape != (len(models),) or np.any(weights < 0) or weights.sum() <= 0:
-        raise ValueError(f"weights must be {len(models)} non-negative numbers with a positive "
-                         f"sum, got {weights.tolist()}.")
+    if (weights.shape != (len(models),) or not np.all(np.isfinite(weights))
+            or np.any(weights < 0) or weights.sum() <= 0):
+        raise ValueError(f"weights must be {len(models)} finite non-negative numbers with a "
+                         f"positive sum, got {weights.tolist()}.")
     weights = weights / weights.sum()
     reference = models[-1]
     layout = _describe(reference)
@@ -46,10 +51,13 @@ def average_models(models, weights=None):
         if len(other) != len(layout):
             raise ValueError(f"model {index} has {len(other)} variables, the last "
                              f"{len(layout)}: not the same architecture.")
-        for (path, shape, _), (path_ref, shape_ref, _) in zip(other, layout):
+        for (path, shape), (path_ref, shape_ref) in zip(other, layout):
+            if path != path_ref:
+                raise ValueError(f"model {index}'s variable {path} stands where the last model "
+                                 f"has {path_ref}: not the same architecture.")
             if shape != shape_ref:
                 raise ValueError(f"model {index}'s variable {path} has shape {shape}, the "
-                                 f"last model's {path_ref} {shape_ref}.")
+                                 f"last model's {shape_ref}.")
     for position, variable in enumerate(reference.weights):
         if not keras.backend.is_float_dtype(variable.dtype):
             continue
