@@ -5,9 +5,10 @@
     python scripts/export.py --run_dir=runs/c345 --export_dir=runs/serving/ugcn/1
 
 Meant for the ends of successive cosine cycles, each started from the one
-before (`--init_from`) (`tfpose.training.averaging`). Measure before you
-ship one: on the UGCN release's cycles the average scored the mean of
-its members, behind the last cycle (docs/RESULTS.md). Writes `<model_dir>/model.keras`
+before with `--init_from` (the library: `tfpose.training.averaging`).
+Measure before you ship one: on the UGCN release's cycles the average
+scored the mean of its members, behind the last cycle (docs/RESULTS.md).
+Writes `<model_dir>/model.keras`
 (the average; every input run's `model.keras`, or --checkpoint_name) and
 `<model_dir>/flags.cfg` (the last run's, naming the new directory, with a
 comment naming the averaged runs), so `evaluate.py` and `export.py` take
