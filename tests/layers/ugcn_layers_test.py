@@ -65,6 +65,22 @@ def test_temporal_upsample_matches_numpy():
     assert TemporalUpsample(4).compute_output_shape((None, 6, 17, 3)) == (None, 24, 17, 3)
 
 
+@pytest.mark.parametrize("factor", [1, 2, 4])
+def test_causal_temporal_upsample_matches_numpy(factor):
+    # Fine frame t reads the newest coarse frame c whose group of `factor`
+    # fine frames ends at or before t: factor * (c + 1) - 1 <= t.
+    x = np.random.default_rng(3).normal(size=(2, 5, 17, 3)).astype(np.float32)
+    layer = TemporalUpsample(factor, causal=True)
+    y = layer(x).numpy()
+    expected = np.zeros((2, 5 * factor, 17, 3), np.float32)
+    for t in range(5 * factor):
+        c = max(c for c in range(-1, 5) if factor * (c + 1) - 1 <= t)
+        if c >= 0:
+            expected[:, t] = x[:, c]
+    np.testing.assert_array_equal(y, expected)
+    assert TemporalUpsample.from_config(layer.get_config()).causal
+
+
 def test_stgcn_block_residual_identity_when_shapes_match():
     block = STGCNBlock(4, dropout=0.0)
     x = np.random.default_rng(4).normal(size=(1, 6, 17, 4)).astype(np.float32)
@@ -89,39 +105,56 @@ def test_stgcn_block_is_temporal_convolution_per_joint():
     assert d[:, far].max() == 0
 
 
-@pytest.mark.parametrize("stride", [1, 2])
-def test_causal_stgcn_block_matches_numpy(stride):
-    # y[i] = sum_k W[k] h[stride * i - (K - 1) + k], h the graph convolution's
-    # output, zero before the first frame: no input after frame stride * i.
-    block = STGCNBlock(4, stride=stride, dropout=0.0, residual=False, batch_norm=False,
-                       activation=None, causal=True)
-    x = np.random.default_rng(8).normal(size=(2, 11, 17, 3)).astype(np.float32)
+@pytest.mark.parametrize("frames", [11, 12])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_causal_stgcn_block_matches_numpy(stride, frames):
+    # With e = (-T) mod stride zero frames before the first, output i ends on
+    # input frame last(i) = stride * (i + 1) - 1 - e:
+    # y[i] = sum_k W[k] h[last(i) - (K - 1) + k] + R x[last(i)], h the graph
+    # convolution's output, zero before the first frame; R the 1x1 shortcut.
+    block = STGCNBlock(4, stride=stride, dropout=0.0, batch_norm=False, activation=None,
+                       causal=True)
+    x = np.random.default_rng(8).normal(size=(2, frames, 17, 3)).astype(np.float32)
     y = block(x).numpy()
     h = block.graph_conv(x).numpy()
     kernel = block.temporal_conv.kernel.numpy()[:, 0]  # [K, C, D]
     bias = block.temporal_conv.bias.numpy()
-    frames = -(-11 // stride)
-    expected = np.zeros((2, frames, 17, 4), np.float32) + bias
-    for i in range(frames):
+    shortcut = block.residual_conv.kernel.numpy()[0, 0]  # [C, D]
+    shortcut_bias = block.residual_conv.bias.numpy()
+    outputs = -(-frames // stride)
+    pad = (-frames) % stride
+    expected = np.zeros((2, outputs, 17, 4), np.float32) + bias + shortcut_bias
+    for i in range(outputs):
+        last = stride * (i + 1) - 1 - pad
         for k in range(5):
-            t = stride * i - 4 + k
+            t = last - 4 + k
             if t >= 0:
                 expected[:, i] += h[:, t] @ kernel[k]
+        expected[:, i] += x[:, last] @ shortcut
     assert y.shape == expected.shape
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("frames", [12, 13])
 @pytest.mark.parametrize("stride", [1, 2])
-def test_causal_stgcn_block_sees_no_later_frame(stride):
+def test_causal_stgcn_block_sees_no_later_frame(stride, frames):
     block = testing.randomize_weights(STGCNBlock(5, stride=stride, dropout=0.0, causal=True))
-    x = np.random.default_rng(9).normal(size=(1, 12, 17, 3)).astype(np.float32)
+    x = np.random.default_rng(9).normal(size=(1, frames, 17, 3)).astype(np.float32)
     y = block(x, training=False).numpy()
-    for t in (3, 6, 11):
+    pad = (-frames) % stride
+    for t in (3, 6, frames - 1):
         later = x.copy()
         later[:, t:] += np.random.default_rng(t).normal(size=later[:, t:].shape)
         changed = np.abs(block(later, training=False).numpy() - y).max(axis=(0, 2, 3)) > 0
-        first = -(-t // stride)  # the first output frame i with stride * i >= t
+        # The first output frame i whose last input frame reaches t.
+        first = min(i for i in range(len(changed)) if stride * (i + 1) - 1 - pad >= t)
         assert not changed[:first].any() and changed[first:].all()
+    assert changed[-1]  # the last output sees the last input frame
+
+
+def test_causal_block_needs_kernel_at_least_stride():
+    with pytest.raises(ValueError, match="temporal_kernel"):
+        STGCNBlock(4, temporal_kernel=1, stride=2, causal=True)
 
 
 def _features(channels):

@@ -215,6 +215,13 @@ def test_causal_ugcn_uses_no_later_frame():
         past = gap[:, :20].max() / gap.max()
         if causal:
             assert past == 0 and gap[:, 20:].max() > 0
+            # The window's last frame reads every scale's newest features:
+            # changing only the last input frame reaches the deepest block.
+            last = x.copy()
+            last[:, -1] += 1.0
+            deepest = keras.Model(model.input, model.get_layer("down_9").output)
+            moved = np.abs(deepest(last, training=False) - deepest(x, training=False))
+            assert moved.shape[1] == 2 and moved[:, -1].max() > 0 and moved[:, 0].max() == 0
             folded = model.inference_model()
             assert folded.causal
             np.testing.assert_allclose(folded(x), model(x, training=False), rtol=1e-4,

@@ -19,9 +19,14 @@ class STGCNBlock(keras.layers.Layer):
     norm where channels or stride change. The temporal convolution runs
     along time for each joint separately, with "same" padding, so the
     output has `ceil(T / stride)` frames; with `causal=True` it is padded
-    with `temporal_kernel - 1` zero frames before the first instead, so
-    output frame `i` sees input frames up to `stride * i` only (and again
-    `ceil(T / stride)` frames).
+    with zero frames before the first only, and a strided block samples the
+    last frame of each group of `stride`, counted back from the last input
+    frame: with `e = (-T) mod stride`, output frame `i` sees input frames up
+    to `stride * (i + 1) - 1 - e` only (again `ceil(T / stride)` frames),
+    and the last output frame sees the last input frame. Sampling the
+    group's first frame instead would leave a window's last output, the
+    one a live reading uses, with features up to `stride - 1` frames old
+    at every level of a U-shape (15 frames at UGCN's deepest).
 
     With `activation=None, batch_norm=False, dropout=0, residual=False` it
     is a plain graph convolution followed by a temporal convolution: UGCN's
@@ -38,7 +43,8 @@ class STGCNBlock(keras.layers.Layer):
         parents, partition: the graph (see `SpatialGraphConv`).
         kernel_regularizer: for every convolution kernel.
         temporal_initializer: initialiser of the temporal convolution kernel.
-        causal: pad the temporal convolution in the past only.
+        causal: pad the temporal convolution in the past only, the
+            strided output aligned to the last input frame.
 
     Call arguments:
         inputs: `[B, T, J, C]`.
@@ -84,6 +90,11 @@ class STGCNBlock(keras.layers.Layer):
             )
         if activation not in ("relu", None):
             raise ValueError(f"`activation` must be 'relu' or None, got {activation!r}.")
+        if self.causal and self.temporal_kernel < self.stride:
+            raise ValueError(
+                f"A causal block needs `temporal_kernel` >= `stride`, got "
+                f"{temporal_kernel} < {stride}."
+            )
 
         # === Layers ===
         policy = self.dtype_policy
@@ -113,13 +124,18 @@ class STGCNBlock(keras.layers.Layer):
             self.graph_norm.build(hidden)
         padded = hidden
         if self.causal and hidden[1] is not None:  # "valid" on the padded frames
-            padded = (hidden[0], hidden[1] + self.temporal_kernel - 1) + tuple(hidden[2:])
+            extra = self.temporal_kernel - self.stride + (-hidden[1]) % self.stride
+            padded = (hidden[0], hidden[1] + extra) + tuple(hidden[2:])
         self.temporal_conv.build(padded)
         if self.temporal_norm is not None:
             self.temporal_norm.build(hidden)
         if self.residual and (channels != self.filters or self.stride != 1):
+            # Strided by slicing the frames first (`_shortcut_frames`): the
+            # same function and weights as a strided 1x1 convolution, whose
+            # bfloat16 filter gradient TF 2.21's oneDNN heap-corrupts on
+            # under 16 channels (docs/BENCHMARKS.md).
             self.residual_conv = keras.layers.Conv2D(
-                self.filters, 1, strides=(self.stride, 1), padding="same",
+                self.filters, 1, padding="same",
                 use_bias=not self.batch_norm, kernel_regularizer=self.kernel_regularizer,
                 dtype=self.dtype_policy, name="residual_conv",
             )
@@ -130,6 +146,26 @@ class STGCNBlock(keras.layers.Layer):
                 )
                 self.residual_norm.build(hidden)
 
+    def _end_padding(self, x):
+        """Zero frames before the first that make the length a multiple of
+        `stride`, so groups of `stride` frames end on the last frame."""
+        if self.stride == 1:
+            return 0
+        frames = ops.shape(x)[1]
+        if isinstance(frames, int):
+            return (-frames) % self.stride
+        return ops.mod(-frames, self.stride)
+
+    def _shortcut_frames(self, x):
+        """The input frames the strided outputs stand for: every `stride`-th
+        from the first, or causally the last of each group (`_end_padding`)."""
+        if self.stride == 1:
+            return x
+        if not self.causal:
+            return x[:, :: self.stride]
+        x = ops.pad(x, ((0, 0), (self._end_padding(x), 0), (0, 0), (0, 0)))
+        return x[:, self.stride - 1 :: self.stride]
+
     def _activate(self, x):
         return keras.ops.relu(x) if self.activation == "relu" else x
 
@@ -139,7 +175,8 @@ class STGCNBlock(keras.layers.Layer):
             h = self.graph_norm(h, training=training)
         h = self._activate(h)
         if self.causal:
-            h = ops.pad(h, ((0, 0), (self.temporal_kernel - 1, 0), (0, 0), (0, 0)))
+            past = self.temporal_kernel - self.stride + self._end_padding(h)
+            h = ops.pad(h, ((0, 0), (past, 0), (0, 0), (0, 0)))
         h = self.temporal_conv(h)
         if self.temporal_norm is not None:
             h = self.temporal_norm(h, training=training)
@@ -147,7 +184,7 @@ class STGCNBlock(keras.layers.Layer):
         if self.residual:
             shortcut = inputs
             if self.residual_conv is not None:
-                shortcut = self.residual_conv(inputs)
+                shortcut = self.residual_conv(self._shortcut_frames(inputs))
                 if self.residual_norm is not None:
                     shortcut = self.residual_norm(shortcut, training=training)
             h = h + shortcut

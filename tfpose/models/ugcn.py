@@ -66,12 +66,14 @@ class UGCN(keras.Model):
             `False` is the form `inference_model()` folds a trained model
             into.
         causal: every temporal convolution padded in the past only (not
-            in the paper), so each output frame depends on its own and
-            earlier input frames only: the U-shape's downsampling,
-            nearest-neighbour upsampling and skips are then causal as
-            they are. Such a model is read at its window's last frame
-            (`sequence_protocol` is `"causal"`), where it has the most
-            context, for live lifting with no delay (docs/MODELS.md).
+            in the paper), each strided one ending its groups on the
+            window's last frame and each upsampling reading the newest
+            coarse frame that has seen no later input, so each output frame
+            depends on its own and earlier input frames only, and the
+            window's last frame reads every scale's newest features. Such a
+            model is read at its window's last frame (`sequence_protocol`
+            is `"causal"`), where it has the most context, for live lifting
+            with no delay (docs/MODELS.md).
 
     Input: `keypoints_2d`, `[B, T, J, 2]` normalised screen coordinates.
     Output: `[B, T, J, 3]` root-relative 3D in metres (camera frame).
@@ -140,7 +142,7 @@ class UGCN(keras.Model):
         for i, shortcut in enumerate(SHORTCUT_BLOCKS):
             x = block(down_channels[shortcut], f"up_{i + 1}")(x)
             if i >= 4 - num_pairs:
-                x = TemporalUpsample(2, name=f"upsample_{i + 1}")(x)
+                x = TemporalUpsample(2, causal=causal, name=f"upsample_{i + 1}")(x)
             x = keras.layers.Add(name=f"shortcut_{i + 1}")([x, down[shortcut]])
             scales.append(x)
         if merge:
@@ -152,7 +154,9 @@ class UGCN(keras.Model):
                 # Scale i is as many x2 steps below T as later up blocks upsample.
                 steps = len([j for j in range(i + 1, 4) if j >= 4 - num_pairs])
                 if steps:
-                    h = TemporalUpsample(2**steps, name=f"merge_upsample_{i + 1}")(h)
+                    h = TemporalUpsample(
+                        2**steps, causal=causal, name=f"merge_upsample_{i + 1}"
+                    )(h)
                 merged.append(h)
             x = keras.layers.Concatenate(name="merge")(merged)
         # The regressor starts at zero output (every joint at the root): a
