@@ -152,9 +152,15 @@ def test_causal_stgcn_block_sees_no_later_frame(stride, frames):
     assert changed[-1]  # the last output sees the last input frame
 
 
-def test_causal_block_needs_kernel_at_least_stride():
-    with pytest.raises(ValueError, match="temporal_kernel"):
-        STGCNBlock(4, temporal_kernel=1, stride=2, causal=True)
+def test_causal_block_with_kernel_below_stride():
+    # Kernel 1, stride 2: output i is a 1x1 convolution of input frame last(i).
+    block = STGCNBlock(3, temporal_kernel=1, stride=2, dropout=0.0, batch_norm=False,
+                       activation=None, residual=False, causal=True)
+    x = np.random.default_rng(10).normal(size=(1, 9, 17, 2)).astype(np.float32)
+    y = block(x).numpy()
+    h = block.graph_conv(x).numpy()
+    expected = h[:, 0::2] @ block.temporal_conv.kernel.numpy()[0, 0] + block.temporal_conv.bias
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
 
 
 def _features(channels):

@@ -222,6 +222,14 @@ def test_causal_ugcn_uses_no_later_frame():
             deepest = keras.Model(model.input, model.get_layer("down_9").output)
             moved = np.abs(deepest(last, training=False) - deepest(x, training=False))
             assert moved.shape[1] == 2 and moved[:, -1].max() > 0 and moved[:, 0].max() == 0
+            # ... and, upsampled back to T, every scale's last frame (an
+            # upsampling that read an older coarse frame would not move).
+            names = [f"upsample_{i}" for i in range(1, 5)] + [
+                f"merge_upsample_{i}" for i in range(1, 4)]
+            scales = keras.Model(model.input, [model.get_layer(n).output for n in names])
+            for name, a, b in zip(names, scales(last, training=False), scales(x, training=False)):
+                gap_last = np.abs(a.numpy() - b.numpy())
+                assert gap_last[:, -1].max() > 0 and gap_last[:, :-1].max() == 0, name
             folded = model.inference_model()
             assert folded.causal
             np.testing.assert_allclose(folded(x), model(x, training=False), rtol=1e-4,
@@ -231,3 +239,21 @@ def test_causal_ugcn_uses_no_later_frame():
         assert protocols.own_protocol(model) == ("causal" if causal else "average")
         assert UGCN.from_config(model.get_config()).causal is causal
     assert protocols.own_protocol(UGCN) == "average"
+
+
+def test_causal_ugcn_converts_to_builtin_tflite_with_open_length():
+    # An open frame count must leave joints and channels static in the
+    # causal padding and shortcut slices: builtin ops only, same poses.
+    from tfpose.export import tflite
+
+    small = dict(num_frames=None, down_channels=(4, 6, 6, 8, 8, 10, 10, 12, 12),
+                 merge_channels=3, causal=True)
+    model = testing.randomize_weights(UGCN(**small), seed=3, scale=0.3)
+    flatbuffer = tflite.convert(model, num_frames=None)
+    assert not [op for op in tflite.op_names(flatbuffer) if "FLEX" in op.upper()]
+    runner = tflite.Runner(flatbuffer)
+    for frames in (32, 48):
+        x = np.random.default_rng(frames).normal(size=(1, frames, 17, 2)).astype(np.float32)
+        expected = model(x, training=False).numpy()
+        np.testing.assert_allclose(runner(x), expected, rtol=1e-4,
+                                   atol=1e-4 * np.abs(expected).max())

@@ -90,11 +90,6 @@ class STGCNBlock(keras.layers.Layer):
             )
         if activation not in ("relu", None):
             raise ValueError(f"`activation` must be 'relu' or None, got {activation!r}.")
-        if self.causal and self.temporal_kernel < self.stride:
-            raise ValueError(
-                f"A causal block needs `temporal_kernel` >= `stride`, got "
-                f"{temporal_kernel} < {stride}."
-            )
 
         # === Layers ===
         policy = self.dtype_policy
@@ -146,25 +141,23 @@ class STGCNBlock(keras.layers.Layer):
                 )
                 self.residual_norm.build(hidden)
 
-    def _end_padding(self, x):
-        """Zero frames before the first that make the length a multiple of
-        `stride`, so groups of `stride` frames end on the last frame."""
-        if self.stride == 1:
-            return 0
+    def _first_group_end(self, x):
+        """The first frame that ends a group of `stride` frames when the
+        groups are counted back from the last frame: `stride - 1 - e`,
+        `e = (-T) mod stride` (a tensor where `T` is not static: a slice
+        start, which keeps the other dimensions static for TFLite)."""
         frames = ops.shape(x)[1]
         if isinstance(frames, int):
-            return (-frames) % self.stride
-        return ops.mod(-frames, self.stride)
+            return self.stride - 1 - (-frames) % self.stride
+        return self.stride - 1 - ops.mod(-frames, self.stride)
 
     def _shortcut_frames(self, x):
         """The input frames the strided outputs stand for: every `stride`-th
-        from the first, or causally the last of each group (`_end_padding`)."""
+        from the first, or causally the last of each group."""
         if self.stride == 1:
             return x
-        if not self.causal:
-            return x[:, :: self.stride]
-        x = ops.pad(x, ((0, 0), (self._end_padding(x), 0), (0, 0), (0, 0)))
-        return x[:, self.stride - 1 :: self.stride]
+        start = self._first_group_end(x) if self.causal else 0
+        return x[:, start :: self.stride]
 
     def _activate(self, x):
         return keras.ops.relu(x) if self.activation == "relu" else x
@@ -175,8 +168,9 @@ class STGCNBlock(keras.layers.Layer):
             h = self.graph_norm(h, training=training)
         h = self._activate(h)
         if self.causal:
-            past = self.temporal_kernel - self.stride + self._end_padding(h)
-            h = ops.pad(h, ((0, 0), (past, 0), (0, 0), (0, 0)))
+            # k - 1 zero frames, less those before the first group's end.
+            start = self._first_group_end(h) if self.stride > 1 else 0
+            h = ops.pad(h, ((0, 0), (self.temporal_kernel - 1, 0), (0, 0), (0, 0)))[:, start:]
         h = self.temporal_conv(h)
         if self.temporal_norm is not None:
             h = self.temporal_norm(h, training=training)
