@@ -157,6 +157,17 @@ def test_stream_weight_trains_the_frame_the_causal_protocol_reads(flag_values):
     flag_values.unparse_flags()
 
 
+def test_stream_reads_are_the_models_period_apart(flag_values):
+    _parse(flag_values, "--model=ugcn", "--ugcn_causal", "--ugcn_num_pairs=2", "--num_frames=16",
+           "--stream_weight=1", "--stream_reads=3", "--lookahead=0")
+    assert tfpose_flags.loss_kwargs(flag_values) == {
+        "stream_weight": 1.0, "stream_reads": 3, "lookahead": 0}
+    model = runner.build_model("ugcn", tfpose_flags.model_kwargs(flag_values),
+                               tfpose_flags.loss_kwargs(flag_values), 1e-3)
+    assert (model.loss.stream_reads, model.loss.stream_period) == (3, 4)
+    flag_values.unparse_flags()
+
+
 def test_an_explicit_mixed_bfloat16_checks_for_emulation(flag_values, monkeypatch):
     from tfpose.training import distribute
 

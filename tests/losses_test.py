@@ -161,6 +161,50 @@ def test_stream_weight_matches_numpy(position, lookahead):
     assert revived.get_config() == loss.get_config()
 
 
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_stream_reads_average_the_frames_a_period_apart(lookahead):
+    rng = np.random.default_rng(8)
+    frames, reads, period, weight = 14, 3, 4, 1.5
+    y_true = rng.normal(scale=0.3, size=(2, frames, 4, 3))
+    y_pred = y_true + rng.normal(scale=0.1, size=y_true.shape)
+    loss = losses.MotionLoss(weight=0.0, stream_weight=weight, lookahead=lookahead,
+                             stream_reads=reads, stream_period=period)
+    expected = []
+    for s, g in zip(y_pred, y_true):
+        per_frame = [np.mean([np.sum((s[t, j] - g[t, j]) ** 2) for j in range(4)])
+                     for t in range(frames)]
+        read = np.mean([per_frame[frames - 1 - lookahead - k * period] for k in range(reads)])
+        expected.append((np.mean(per_frame) + weight * read) / (1 + weight))
+    got = float(loss(y_true.astype(np.float32), y_pred.astype(np.float32)))
+    assert got == pytest.approx(np.mean(expected), rel=1e-5)
+    # The same with the frame count known only when the graph runs.
+    fn = tf.function(lambda a, b: loss(a, b),
+                     input_signature=[tf.TensorSpec([None, None, 4, 3])] * 2)
+    assert float(fn(y_true.astype(np.float32), y_pred.astype(np.float32))) == pytest.approx(
+        got, rel=1e-6)
+    # The gradient reaches exactly the read frames more than the others.
+    pred = tf.Variable(np.zeros_like(y_true, np.float32))
+    with tf.GradientTape() as tape:
+        value = loss(np.ones_like(y_true, np.float32), pred)
+    per_frame_grad = np.abs(tape.gradient(value, pred).numpy()).sum(axis=(0, 2, 3))
+    read_frames = {frames - 1 - lookahead - k * period for k in range(reads)}
+    assert set(np.flatnonzero(per_frame_grad > 1.5 * per_frame_grad.min())) == read_frames
+    revived = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert revived.get_config() == loss.get_config()
+
+
+def test_stream_reads_errors():
+    y = np.zeros((2, 12, 4, 3), np.float32)
+    # Reads at 11, 7, 3: fits; a fourth read would be at -1.
+    losses.MotionLoss(stream_weight=1.0, stream_reads=3, stream_period=4)(y, y)
+    with pytest.raises(ValueError, match="12 output frames"):
+        losses.MotionLoss(stream_weight=1.0, stream_reads=4, stream_period=4)(y, y)
+    with pytest.raises(ValueError, match="stream_weight is 0"):
+        losses.MotionLoss(stream_reads=2)
+    with pytest.raises(ValueError, match=">= 1"):
+        losses.MotionLoss(stream_weight=1.0, stream_period=0)
+
+
 def test_stream_weight_zero_is_the_plain_loss():
     rng = np.random.default_rng(6)
     y_true = rng.normal(size=(2, 10, 4, 3)).astype(np.float32)

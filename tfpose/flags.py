@@ -226,6 +226,10 @@ def define_model_flags():
            "it count as much as the whole window. 0 = every frame equal, as the papers "
            "train. Needs a model that outputs every window frame (ugcn, dgnet)",
            lower_bound=0.0)
+    define("integer", "stream_reads", "With --stream_weight: how many frames the extra "
+           "weight is spread over, the read frame and the earlier ones at its place in every "
+           "scale's grid (the model's stream_period apart; for a causal model each is the "
+           "live reading of a shorter window)", lower_bound=1)
 
 
 # The flag that sets each constructor argument of each model (`MODELS`).
@@ -257,7 +261,7 @@ MODEL_FLAGS = {
 # The flag that sets each `tfpose.losses.MotionLoss` argument.
 LOSS_FLAGS = {"weight": "motion_weight", "intervals": "motion_intervals",
               "operator": "motion_operator", "position": "position_loss",
-              "stream_weight": "stream_weight"}
+              "stream_weight": "stream_weight", "stream_reads": "stream_reads"}
 _INTEGER_LISTS = ("ugcn_down_channels", "tcn_filter_widths", "motion_intervals")
 
 

@@ -96,16 +96,25 @@ def _per_frame_position(y_true, y_pred, position):
     return metrics.mpjpe_per_frame(y_true, y_pred)
 
 
-def stream_weighted(per_frame, weight, lookahead):
+def stream_weighted(per_frame, weight, lookahead, reads=1, period=1):
     """`(mean_t e_t + weight * e_read) / (1 + weight)` per example, where
-    `e_read` is the error at position `T - 1 - lookahead`: the frame that
-    the causal protocol reads from each window. `per_frame`: `[B, T]`."""
+    `e_read` is the mean error at positions `T - 1 - lookahead - k * period`,
+    `k < reads`: the frame that the causal protocol reads from each window
+    and, with `reads > 1`, the earlier frames at the same place in every
+    scale's grid (each the reading of a shorter window). `per_frame`:
+    `[B, T]`."""
     frames = ops.shape(per_frame)[1]
-    if isinstance(frames, int) and lookahead >= frames:
+    first = lookahead + (reads - 1) * period
+    if isinstance(frames, int) and first >= frames:
         raise ValueError(
-            f"The stream-weighted loss reads window position T - 1 - lookahead, but "
-            f"lookahead={lookahead} is not less than the {frames} output frames.")
-    read = ops.take(per_frame, frames - 1 - lookahead, axis=1)
+            f"The stream-weighted loss reads window positions down to T - 1 - {first} "
+            f"(lookahead={lookahead}, {reads} reads {period} frames apart), but the window "
+            f"has {frames} output frames.")
+    if reads == 1:
+        read = ops.take(per_frame, frames - 1 - lookahead, axis=1)
+    else:
+        positions = frames - 1 - lookahead - period * ops.arange(reads)
+        read = ops.mean(ops.take(per_frame, positions, axis=1), axis=1)
     return (ops.mean(per_frame, axis=1) + weight * read) / (1.0 + weight)
 
 
@@ -150,6 +159,8 @@ class MotionLoss(keras.losses.Loss):
         position="mse",
         stream_weight=0.0,
         lookahead=0,
+        stream_reads=1,
+        stream_period=1,
         reduction="sum_over_batch_size",
         name="motion_loss",
         dtype=None,
@@ -166,7 +177,15 @@ class MotionLoss(keras.losses.Loss):
         if stream_weight < 0 or lookahead < 0:
             raise ValueError(f"stream_weight and lookahead must be >= 0, got "
                              f"{stream_weight} and {lookahead}.")
+        if int(stream_reads) < 1 or int(stream_period) < 1:
+            raise ValueError(f"stream_reads and stream_period must be >= 1, got "
+                             f"{stream_reads} and {stream_period}.")
+        if int(stream_reads) > 1 and not stream_weight:
+            raise ValueError(f"stream_reads={stream_reads} spreads the stream weight over "
+                             f"several frames, but stream_weight is 0.")
         self.weight = float(weight)
+        self.stream_reads = int(stream_reads)
+        self.stream_period = int(stream_period)
         self.stream_weight = float(stream_weight)
         self.lookahead = int(lookahead)
         self.intervals = tuple(int(t) for t in intervals)
@@ -178,7 +197,8 @@ class MotionLoss(keras.losses.Loss):
             y_true = ops.convert_to_tensor(y_true)
             y_pred = ops.convert_to_tensor(y_pred, dtype=y_true.dtype)
             loss = stream_weighted(_per_frame_position(y_true, y_pred, self.position),
-                                   self.stream_weight, self.lookahead)
+                                   self.stream_weight, self.lookahead,
+                                   self.stream_reads, self.stream_period)
         elif self.position == "mse":
             loss = position_mse(y_true, y_pred)
         else:
@@ -196,5 +216,7 @@ class MotionLoss(keras.losses.Loss):
             "position": self.position,
             "stream_weight": self.stream_weight,
             "lookahead": self.lookahead,
+            "stream_reads": self.stream_reads,
+            "stream_period": self.stream_period,
         })
         return config

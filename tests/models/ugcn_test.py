@@ -241,6 +241,22 @@ def test_causal_ugcn_uses_no_later_frame():
     assert protocols.own_protocol(UGCN) == "average"
 
 
+def test_causal_ugcn_frames_a_stream_period_apart_are_live_readings():
+    # What `MotionLoss(stream_reads=...)` relies on: frame T - 1 - k * 16
+    # of a causal window is the last frame of the window that ends there.
+    model = testing.randomize_weights(
+        UGCN(num_frames=None, causal=True, down_channels=(4, 6, 6, 8, 8, 10, 10, 12, 12),
+             merge_channels=3), seed=3, scale=0.3)
+    assert model.stream_period == 16
+    assert UGCN(num_frames=32, num_pairs=2, down_channels=(4,) * 9).stream_period == 4
+    x = np.random.default_rng(6).normal(size=(2, 48, 17, 2)).astype(np.float32)
+    full = model(x, training=False).numpy()
+    for end in (16, 32):
+        short = model(x[:, :end], training=False).numpy()
+        np.testing.assert_allclose(full[:, end - 1], short[:, -1], rtol=1e-5,
+                                   atol=1e-5 * np.abs(short).max())
+
+
 def test_causal_ugcn_converts_to_builtin_tflite_with_open_length():
     # An open frame count must leave joints and channels static in the
     # causal padding and shortcut slices: builtin ops only, same poses.

@@ -191,6 +191,14 @@ class UGCN(keras.Model):
         or `"causal"` (read at each window's end) for a causal model."""
         return "causal" if self.causal else self.SEQUENCE_PROTOCOL
 
+    @property
+    def stream_period(self):
+        """Frames between window frames at the same place in every scale's
+        grid (`2 ** num_pairs`): each such frame of a causal model is the
+        live reading of a window that ends there
+        (`tfpose.losses.MotionLoss(stream_reads=...)`)."""
+        return 2**self.num_pairs
+
     def get_config(self):
         return {
             "name": self.name,

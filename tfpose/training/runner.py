@@ -52,6 +52,8 @@ def compile_model(model, loss_kwargs, learning_rate, head_weight=None):
             f"{type(model).__name__} predicts one frame of its receptive field; use a model "
             f"that outputs every window frame (UGCN, DG-Net), or train a TCN for live use "
             f"with --tcn_lookahead.")
+    if loss_kwargs.get("stream_reads", 1) > 1:
+        loss_kwargs = {"stream_period": getattr(model, "stream_period", 1), **loss_kwargs}
     names = output_names(model)
     if names is not None and head_weight is None:
         head_weight = model.BLOCK_LOSS_WEIGHT
