@@ -76,6 +76,13 @@ def test_other_architectures_and_bad_weights_fail_clearly():
         averaging.average_models([_tiny(1, merge_channels=5), _tiny(2)])
     with pytest.raises(ValueError, match="187: not the same architecture"):
         averaging.average_models([_tiny(1, channels=(4, 4, 4, 8, 8, 8, 8, 8, 6)), _tiny(2)])
+    # Same count and shapes, but the variables belong to other layers.
+    def dense(name):
+        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name=name)])
+    # (Keras numbers the second Sequential; the check ignores such numbers.)
+    with pytest.raises(ValueError, match="model 0's variable sequential/first/kernel stands where "
+                                         "the last model has sequential/second/kernel"):
+        averaging.average_models([dense("first"), dense("second")])
     with pytest.raises(ValueError, match="non-negative"):
         averaging.average_models([_tiny(1), _tiny(2)], weights=[1.0, -1.0])
     with pytest.raises(ValueError, match="finite"):

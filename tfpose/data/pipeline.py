@@ -196,10 +196,11 @@ def make_dataset(
         world = tf.constant(world)
         starts = windows.concatenate([np.zeros((_length(v), 1)) for v in views],
                                      num_frames, stride, padding, lookahead)[1]
-        bounds = tf.constant(windows.sequence_bounds([_length(v) for v in views], num_frames,
-                                                     stride, padding, lookahead))
-        anchor = num_frames - 1 - (
-            (num_frames - 1) // 2 if lookahead is None or padding != "same" else lookahead)
+        if speed_scale:  # only resampling reads the sequences' bounds
+            bounds = tf.constant(windows.sequence_bounds([_length(v) for v in views],
+                                                         num_frames, stride, padding, lookahead))
+            anchor = num_frames - 1 - (
+                (num_frames - 1) // 2 if lookahead is None or padding != "same" else lookahead)
     else:
         items = _as_arrays(views, intrinsics)
         if intrinsics:
