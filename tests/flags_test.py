@@ -165,6 +165,21 @@ def test_stream_reads_are_the_models_period_apart(flag_values):
     model = runner.build_model("ugcn", tfpose_flags.model_kwargs(flag_values),
                                tfpose_flags.loss_kwargs(flag_values), 1e-3)
     assert (model.loss.stream_reads, model.loss.stream_period) == (3, 4)
+    # Reads at 15, 11, 7, 3 fit 16 frames; a fifth would not, and the run
+    # says so before any data loads.
+    _parse(flag_values, "--model=ugcn", "--ugcn_causal", "--ugcn_num_pairs=2", "--num_frames=16",
+           "--stream_weight=1", "--stream_reads=5", "--lookahead=0")
+    with pytest.raises(ValueError, match="windows have 16 frames"):
+        runner.build_model("ugcn", tfpose_flags.model_kwargs(flag_values),
+                           tfpose_flags.loss_kwargs(flag_values), 1e-3)
+    # Elsewhere the frames before the read one are not live readings.
+    for model, why in (("--nougcn_causal", "UGCN is not causal"),
+                       ("--model=dgnet", "DGNet has no stream period")):
+        _parse(flag_values, "--model=ugcn", "--num_frames=16", "--ugcn_num_pairs=2", model,
+               "--stream_weight=1", "--stream_reads=2")
+        with pytest.raises(ValueError, match=why):
+            runner.build_model(flag_values.model, tfpose_flags.model_kwargs(flag_values),
+                               tfpose_flags.loss_kwargs(flag_values), 1e-3)
     flag_values.unparse_flags()
 
 

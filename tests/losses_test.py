@@ -199,6 +199,14 @@ def test_stream_reads_errors():
     losses.MotionLoss(stream_weight=1.0, stream_reads=3, stream_period=4)(y, y)
     with pytest.raises(ValueError, match="12 output frames"):
         losses.MotionLoss(stream_weight=1.0, stream_reads=4, stream_period=4)(y, y)
+    # With the frame count known only when the graph runs, a window too
+    # short for the reads fails rather than reading from its end.
+    fn = tf.function(lambda a, b: losses.MotionLoss(stream_weight=1.0, stream_reads=3,
+                                                    stream_period=4)(a, b),
+                     input_signature=[tf.TensorSpec([None, None, 4, 3])] * 2)
+    fn(y, y)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="past the first frame of the window"):
+        fn(y[:, :8], y[:, :8])
     with pytest.raises(ValueError, match="stream_weight is 0"):
         losses.MotionLoss(stream_reads=2)
     with pytest.raises(ValueError, match=">= 1"):

@@ -228,8 +228,8 @@ def define_model_flags():
            lower_bound=0.0)
     define("integer", "stream_reads", "With --stream_weight: how many frames the extra "
            "weight is spread over, the read frame and the earlier ones at its place in every "
-           "scale's grid (the model's stream_period apart; for a causal model each is the "
-           "live reading of a shorter window)", lower_bound=1)
+           "scale's grid, 2 ** --ugcn_num_pairs apart, each the live reading of a shorter "
+           "window. A causal UGCN only (--ugcn_causal)", lower_bound=1)
 
 
 # The flag that sets each constructor argument of each model (`MODELS`).

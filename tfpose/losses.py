@@ -6,6 +6,7 @@ over the batch (which stays correct under `tf.distribute`).
 """
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from tfpose import metrics
@@ -110,6 +111,12 @@ def stream_weighted(per_frame, weight, lookahead, reads=1, period=1):
             f"The stream-weighted loss reads window positions down to T - 1 - {first} "
             f"(lookahead={lookahead}, {reads} reads {period} frames apart), but the window "
             f"has {frames} output frames.")
+    if not isinstance(frames, int):
+        # A negative position would silently read from the window's end.
+        tf.debugging.assert_less(
+            tf.cast(first, tf.int32), tf.cast(frames, tf.int32),
+            message=f"The stream-weighted loss reads window positions down to "
+                    f"T - 1 - {first}, past the first frame of the window")
     if reads == 1:
         read = ops.take(per_frame, frames - 1 - lookahead, axis=1)
     else:
@@ -216,7 +223,8 @@ class MotionLoss(keras.losses.Loss):
             "position": self.position,
             "stream_weight": self.stream_weight,
             "lookahead": self.lookahead,
-            "stream_reads": self.stream_reads,
-            "stream_period": self.stream_period,
         })
+        if self.stream_reads > 1:  # (files with one read stay loadable by older tfpose)
+            config.update({"stream_reads": self.stream_reads,
+                           "stream_period": self.stream_period})
         return config

@@ -197,7 +197,7 @@ class UGCN(keras.Model):
         grid (`2 ** num_pairs`): each such frame of a causal model is the
         live reading of a window that ends there
         (`tfpose.losses.MotionLoss(stream_reads=...)`)."""
-        return 2**self.num_pairs
+        return self.frame_multiple
 
     def get_config(self):
         return {

@@ -52,8 +52,22 @@ def compile_model(model, loss_kwargs, learning_rate, head_weight=None):
             f"{type(model).__name__} predicts one frame of its receptive field; use a model "
             f"that outputs every window frame (UGCN, DG-Net), or train a TCN for live use "
             f"with --tcn_lookahead.")
-    if loss_kwargs.get("stream_reads", 1) > 1:
-        loss_kwargs = {"stream_period": getattr(model, "stream_period", 1), **loss_kwargs}
+    reads = loss_kwargs.get("stream_reads", 1)
+    if reads > 1:
+        if not (getattr(model, "causal", False) and hasattr(model, "stream_period")):
+            raise ValueError(
+                f"stream_reads={reads} trains frames a stream period apart as live readings, "
+                f"which they are in a causal UGCN only (--ugcn_causal); {type(model).__name__}"
+                f"{'' if hasattr(model, 'stream_period') else ' has no stream period'}"
+                f"{' is not causal' if hasattr(model, 'stream_period') else ''}.")
+        loss_kwargs = {"stream_period": model.stream_period, **loss_kwargs}
+        first = loss_kwargs.get("lookahead", 0) + (reads - 1) * loss_kwargs["stream_period"]
+        if model.num_frames is not None and first >= model.num_frames:
+            raise ValueError(
+                f"stream_reads={reads} reads window frames down to T - 1 - {first} "
+                f"(lookahead {loss_kwargs.get('lookahead', 0)}, reads "
+                f"{loss_kwargs['stream_period']} frames apart), but windows have "
+                f"{model.num_frames} frames.")
     names = output_names(model)
     if names is not None and head_weight is None:
         head_weight = model.BLOCK_LOSS_WEIGHT
