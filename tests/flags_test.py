@@ -169,12 +169,12 @@ def test_stream_reads_are_the_models_period_apart(flag_values):
     # says so before any data loads.
     _parse(flag_values, "--model=ugcn", "--ugcn_causal", "--ugcn_num_pairs=2", "--num_frames=16",
            "--stream_weight=1", "--stream_reads=5", "--lookahead=0")
-    with pytest.raises(ValueError, match="windows have 16 frames"):
+    with pytest.raises(ValueError, match="has 16 output frames"):
         runner.build_model("ugcn", tfpose_flags.model_kwargs(flag_values),
                            tfpose_flags.loss_kwargs(flag_values), 1e-3)
     # Elsewhere the frames before the read one are not live readings.
-    for model, why in (("--nougcn_causal", "UGCN is not causal"),
-                       ("--model=dgnet", "DGNet has no stream period")):
+    for model, why in (("--nougcn_causal", "not in this UGCN"),
+                       ("--model=dgnet", "not in this DGNet")):
         _parse(flag_values, "--model=ugcn", "--num_frames=16", "--ugcn_num_pairs=2", model,
                "--stream_weight=1", "--stream_reads=2")
         with pytest.raises(ValueError, match=why):

@@ -97,6 +97,17 @@ def _per_frame_position(y_true, y_pred, position):
     return metrics.mpjpe_per_frame(y_true, y_pred)
 
 
+def check_stream_reads(frames, lookahead, reads=1, period=1):
+    """Raises ValueError unless a window of `frames` output frames holds
+    every read position `T - 1 - lookahead - k * period`, `k < reads`."""
+    first = lookahead + (reads - 1) * period
+    if first >= frames:
+        raise ValueError(
+            f"The stream-weighted loss reads window positions down to T - 1 - {first} "
+            f"(lookahead={lookahead}, {reads} reads {period} frames apart), but the window "
+            f"has {frames} output frames.")
+
+
 def stream_weighted(per_frame, weight, lookahead, reads=1, period=1):
     """`(mean_t e_t + weight * e_read) / (1 + weight)` per example, where
     `e_read` is the mean error at positions `T - 1 - lookahead - k * period`,
@@ -106,12 +117,9 @@ def stream_weighted(per_frame, weight, lookahead, reads=1, period=1):
     `[B, T]`."""
     frames = ops.shape(per_frame)[1]
     first = lookahead + (reads - 1) * period
-    if isinstance(frames, int) and first >= frames:
-        raise ValueError(
-            f"The stream-weighted loss reads window positions down to T - 1 - {first} "
-            f"(lookahead={lookahead}, {reads} reads {period} frames apart), but the window "
-            f"has {frames} output frames.")
-    if not isinstance(frames, int):
+    if isinstance(frames, int):
+        check_stream_reads(frames, lookahead, reads, period)
+    else:
         # A negative position would silently read from the window's end.
         tf.debugging.assert_less(
             tf.cast(first, tf.int32), tf.cast(frames, tf.int32),

@@ -57,17 +57,12 @@ def compile_model(model, loss_kwargs, learning_rate, head_weight=None):
         if not (getattr(model, "causal", False) and hasattr(model, "stream_period")):
             raise ValueError(
                 f"stream_reads={reads} trains frames a stream period apart as live readings, "
-                f"which they are in a causal UGCN only (--ugcn_causal); {type(model).__name__}"
-                f"{'' if hasattr(model, 'stream_period') else ' has no stream period'}"
-                f"{' is not causal' if hasattr(model, 'stream_period') else ''}.")
+                f"which they are in a causal UGCN only (--ugcn_causal), not in this "
+                f"{type(model).__name__}.")
         loss_kwargs = {"stream_period": model.stream_period, **loss_kwargs}
-        first = loss_kwargs.get("lookahead", 0) + (reads - 1) * loss_kwargs["stream_period"]
-        if model.num_frames is not None and first >= model.num_frames:
-            raise ValueError(
-                f"stream_reads={reads} reads window frames down to T - 1 - {first} "
-                f"(lookahead {loss_kwargs.get('lookahead', 0)}, reads "
-                f"{loss_kwargs['stream_period']} frames apart), but windows have "
-                f"{model.num_frames} frames.")
+        if model.num_frames is not None:  # fail before any data loads
+            losses.check_stream_reads(model.num_frames, loss_kwargs.get("lookahead", 0), reads,
+                                      loss_kwargs["stream_period"])
     names = output_names(model)
     if names is not None and head_weight is None:
         head_weight = model.BLOCK_LOSS_WEIGHT
