@@ -172,6 +172,16 @@ def test_stream_reads_are_the_models_period_apart(flag_values):
     with pytest.raises(ValueError, match="has 16 output frames"):
         runner.build_model("ugcn", tfpose_flags.model_kwargs(flag_values),
                            tfpose_flags.loss_kwargs(flag_values), 1e-3)
+    # A period of the caller's own must keep the reads on the model's grid.
+    _parse(flag_values, "--model=ugcn", "--ugcn_causal", "--ugcn_num_pairs=2", "--num_frames=16",
+           "--stream_weight=1", "--stream_reads=2", "--lookahead=0")
+    kwargs = tfpose_flags.loss_kwargs(flag_values)
+    model = runner.build_model("ugcn", tfpose_flags.model_kwargs(flag_values),
+                               {**kwargs, "stream_period": 8}, 1e-3)
+    assert (model.loss.stream_reads, model.loss.stream_period) == (2, 8)
+    with pytest.raises(ValueError, match="not a multiple of this UGCN's stream period 4"):
+        runner.build_model("ugcn", tfpose_flags.model_kwargs(flag_values),
+                           {**kwargs, "stream_period": 6}, 1e-3)
     # Elsewhere the frames before the read one are not live readings.
     for model, why in (("--nougcn_causal", "not in this UGCN"),
                        ("--model=dgnet", "not in this DGNet")):

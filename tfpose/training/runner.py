@@ -60,6 +60,13 @@ def compile_model(model, loss_kwargs, learning_rate, head_weight=None):
                 f"which they are in a causal UGCN only (--ugcn_causal), not in this "
                 f"{type(model).__name__}.")
         loss_kwargs = {"stream_period": model.stream_period, **loss_kwargs}
+        if loss_kwargs["stream_period"] % model.stream_period:
+            # Only frames a multiple of the model's period before the read
+            # one sit at its place in every scale's grid.
+            raise ValueError(
+                f"stream_period={loss_kwargs['stream_period']} is not a multiple of this "
+                f"UGCN's stream period {model.stream_period} (2 ** num_pairs); frames that "
+                f"far apart are not live readings.")
         if model.num_frames is not None:  # fail before any data loads
             losses.check_stream_reads(model.num_frames, loss_kwargs.get("lookahead", 0), reads,
                                       loss_kwargs["stream_period"])
