@@ -4,6 +4,7 @@ calibration included, runs in tests/scripts/train_evaluate_test.py)."""
 
 import json
 import pathlib
+import shutil
 
 import pytest
 from absl import flags
@@ -161,3 +162,30 @@ def test_stream_files_are_scored_under_the_causal_protocol(run_dir, run_flags, t
         # quantised one).
         assert abs(float(cells[4])) < 0.05, row
     assert "`stream_int8.tflite`: with int8 weights" in card
+
+
+def test_an_export_that_changes_the_protocol_does_not_borrow_the_runs_figures(
+        run_dir, run_flags, tmp_path):
+    # The run's metrics were measured with flip; an export without it
+    # would otherwise print them as its own.
+    kwargs = dict(run_flags, flag_values={**run_flags["flag_values"], "eval_flip": False})
+    export_dir = tmp_path / "tiny" / "1"
+    training_run.export(run_dir, export_dir, **kwargs, tflite=(), card_views=0, stream=False,
+                        flag_overrides=["--noeval_flip", "--data_dir=/elsewhere"])
+    card = (export_dir / "MODEL_CARD.md").read_text()
+    assert "123.5" not in card and not (export_dir / "metrics.json").exists()
+    assert "(it changes the run's --eval_flip). Measure it with:" in card
+    assert f"--lifter={export_dir}" in card
+    # Moving the data changes nothing measured: the figures stay.
+    export_dir = tmp_path / "tiny" / "2"
+    training_run.export(run_dir, export_dir, **run_flags, tflite=(), card_views=0, stream=False,
+                        flag_overrides=["--data_dir=/elsewhere"])
+    assert "| average over actions | 123.5 | 99.0 |" in (export_dir / "MODEL_CARD.md").read_text()
+    # Another checkpoint than the run's final model is another model.
+    other = tmp_path / "other.keras"
+    shutil.copy(run_dir / "model.keras", other)
+    export_dir = tmp_path / "tiny" / "3"
+    training_run.export(run_dir, export_dir, **run_flags, checkpoint=str(other), tflite=(),
+                        card_views=0, stream=False)
+    card = (export_dir / "MODEL_CARD.md").read_text()
+    assert f"(it exports {other}, not the run's final model)" in card and "123.5" not in card

@@ -105,7 +105,8 @@ def _metrics_table(metrics):
 
 
 def render(*, name, version, model, parameters, flag_values, num_frames, protocol, step, flip,
-           with_intrinsics, metrics=None, metrics_command=None, tflite_files=None,
+           with_intrinsics, metrics=None, metrics_command=None, metrics_note=None,
+           tflite_files=None,
            tflite_accuracy=None, keras_file=None, loss_kwargs=None, lookahead=0, stream=None,
            margin=0):
     """Markdown text of the card. `flag_values`: the run's resolved flags
@@ -257,6 +258,10 @@ def render(*, name, version, model, parameters, flag_values, num_frames, protoco
         ]
         if metrics_command:
             lines += ["Measured with:", "", "```bash", metrics_command, "```", ""]
+    elif metrics_note:
+        lines += [f"Not measured for this export: the run's figures do not describe it "
+                  f"({metrics_note}). Measure it with:", "", "```bash", metrics_command,
+                  "```", ""]
     else:
         lines += ["Not measured (the run has no metrics.json).", ""]
     return "\n".join(lines)

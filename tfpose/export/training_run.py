@@ -36,6 +36,12 @@ CALIBRATED = ("int8", "int16x8")
 # weights, about half the time per frame on a CPU core (docs/BENCHMARKS.md).
 STREAM_TFLITE_NAMES = model_card.STREAM_TFLITE_NAMES
 DEFAULT_STREAM_TFLITE = ("fp32", "dynamic_int8")
+# Flags that change what the run's test figures measure: the sequence
+# protocol and the test views (moving the data, --data_dir, does not).
+EVALUATION_FLAGS = frozenset({
+    "eval_protocol", "eval_step", "eval_flip", "eval_margin", "lookahead", "num_frames",
+    "dataset", "h36m_2d", "fps", "num_cameras", "camera_seed", "synthetic_sequences",
+    "synthetic_frames", "mocap_mapping", "test_glob"})
 # A run's metrics, best first: an evaluation of the final model beats the
 # one that ended training (the same numbers, unless evaluated again).
 METRICS_FILES = ("evaluation.json", "metrics.json")
@@ -185,7 +191,17 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
         raise ExportError(str(error)) from None
     export_dir = os.path.normpath(export_dir)
     name = os.path.basename(os.path.dirname(export_dir)) or flag_values["model"]
-    run_metrics = find_metrics(run_dir)
+    run_metrics, metrics_note = find_metrics(run_dir), None
+    # The run's figures are its final model's under the run's protocol and
+    # views; an export that changes either measures its own (the card says how).
+    given = {o[2:].split("=", 1)[0] for o in flag_overrides}
+    changed = sorted((given | {n[2:] for n in given if n.startswith("no")}) & EVALUATION_FLAGS)
+    if run_metrics is not None and os.path.abspath(checkpoint) != os.path.abspath(
+            runner.final_model_path(run_dir)):
+        run_metrics, metrics_note = None, f"it exports {checkpoint}, not the run's final model"
+    elif run_metrics is not None and changed:
+        run_metrics, metrics_note = None, ("it changes the run's "
+                                           + ", ".join(f"--{n}" for n in changed))
     with open(os.path.join(run_dir, FLAGFILE)) as f:
         flags_text = f.read()
     if flag_overrides:
@@ -234,7 +250,8 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
             parameters=sum(int(np.prod(w.shape)) for w in model.trainable_weights),
             flag_values=flag_values, protocol=protocol, step=step, flip=flip, margin=margin,
             with_intrinsics=with_intrinsics, metrics=run_metrics and run_metrics.metrics,
-            metrics_command=run_metrics and evaluate_command(export_dir), tflite_files=converted,
+            metrics_command=evaluate_command(export_dir), metrics_note=metrics_note,
+            tflite_files=converted,
             tflite_accuracy=accuracy, keras_file=KERAS_FILE, loss_kwargs=loss_kwargs,
             lookahead=lookahead, stream=(num_frames, stream_lookahead) if stream else None)
         extra = {FLAGFILE: flags_text, "MODEL_CARD.md": card, KERAS_FILE: keras_bytes(trained)}
