@@ -111,6 +111,7 @@ def main(argv):
     if _CAMERA_SPACE.value:
         summary["focal_scale"] = _FOCAL_SCALE.value
     summary["step"] = FLAGS.eval_step
+    summary["flip"] = FLAGS.eval_flip
     if protocol == "average":
         summary["margin"] = FLAGS.eval_margin
     summary["split"] = _SPLIT.value

@@ -15,7 +15,10 @@ trained Keras model (`model.keras`, for fine-tuning), the run's `flags.cfg`,
 its metrics and a `MODEL_CARD.md`. All or nothing: a failed export leaves no
 directory behind. The run's settings (model, data, --eval_protocol,
 --eval_step, --eval_flip) come from `<run_dir>/flags.cfg`; flags given here
-override them.
+override them. The card quotes the run's test figures (`evaluation.json`,
+else `metrics.json`) only where the export serves what they measured: the
+run's final model, protocol and test views; otherwise it names the command
+that measures the export.
 
     python scripts/export.py --run_dir=runs/ugcn_hdm05 --export_dir=runs/serving/ugcn/1 \
         --lookahead=8      # stream.tflite waits 8 frames for each pose
@@ -61,13 +64,8 @@ _STREAM_TFLITE = flags.DEFINE_list(
 FLAGS = flags.FLAGS
 
 
-def _overrides(args):
-    """The tfpose flags given on this command line, which the export's
-    flags.cfg records after the run's."""
-    names = {f.name for f in FLAGS.get_flags_for_module("tfpose.flags")}
-    names |= {f"no{name}" for name in names}
-    return [arg for arg in args if arg.startswith("--")
-            and arg[2:].split("=", 1)[0] in names]
+def _tfpose_flag_values():
+    return {f.name: f.value for f in FLAGS.get_flags_for_module("tfpose.flags")}
 
 
 def main(argv):
@@ -77,9 +75,17 @@ def main(argv):
     flagfile = os.path.join(_RUN_DIR.value, training_run.FLAGFILE)
     if not os.path.exists(flagfile):
         raise app.UsageError(f"{flagfile} not found: --run_dir must be a training run.")
-    # The run's flags first, then this command line's, which win.
+    # The run's flags first, then this command line's, which win. The
+    # difference, however it was given (a value after a space, another
+    # flagfile), is what the export's flags.cfg adds to the run's.
+    FLAGS.unparse_flags()
+    FLAGS([sys.argv[0], f"--flagfile={flagfile}"])
+    run_flag_values = _tfpose_flag_values()
     FLAGS.unparse_flags()
     FLAGS([sys.argv[0], f"--flagfile={flagfile}"] + sys.argv[1:])
+    flag_values = _tfpose_flag_values()
+    overrides = [FLAGS[name].serialize() for name in sorted(flag_values)
+                 if flag_values[name] != run_flag_values[name]]
     # The two checks the library also makes, here in the flags' words.
     unknown = [q for q in _TFLITE.value if q not in training_run.TFLITE_NAMES]
     if unknown:
@@ -95,12 +101,12 @@ def main(argv):
     try:
         converted = training_run.export(
             _RUN_DIR.value, _EXPORT_DIR.value,
-            flag_values={f.name: f.value for f in FLAGS.get_flags_for_module("tfpose.flags")},
+            flag_values=flag_values, run_flag_values=run_flag_values,
             data_kwargs=tfpose_flags.data_kwargs(), loss_kwargs=tfpose_flags.loss_kwargs(),
             checkpoint=_CHECKPOINT.value, tflite=_TFLITE.value, card_views=_CARD_VIEWS.value,
             calibration_windows=_CALIBRATION.value, stream=_STREAM.value,
             stream_tflite=_STREAM_TFLITE.value,
-            overwrite=_OVERWRITE.value, log=print, flag_overrides=_overrides(sys.argv[1:]))
+            overwrite=_OVERWRITE.value, log=print, flag_overrides=overrides)
     except training_run.ExportError as error:
         raise app.UsageError(str(error)) from None
     for file_name, (quantization, size) in sorted(converted.items()):

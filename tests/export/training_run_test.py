@@ -166,26 +166,51 @@ def test_stream_files_are_scored_under_the_causal_protocol(run_dir, run_flags, t
 
 def test_an_export_that_changes_the_protocol_does_not_borrow_the_runs_figures(
         run_dir, run_flags, tmp_path):
+    own = run_flags["flag_values"]
+
+    def card_of(version, flag_values=own, **kwargs):
+        export_dir = tmp_path / "tiny" / version
+        training_run.export(run_dir, export_dir, **dict(run_flags, flag_values=flag_values),
+                            run_flag_values=own, tflite=(), card_views=0, stream=False,
+                            **kwargs)
+        return export_dir, (export_dir / "MODEL_CARD.md").read_text()
+
     # The run's metrics were measured with flip; an export without it
     # would otherwise print them as its own.
-    kwargs = dict(run_flags, flag_values={**run_flags["flag_values"], "eval_flip": False})
-    export_dir = tmp_path / "tiny" / "1"
-    training_run.export(run_dir, export_dir, **kwargs, tflite=(), card_views=0, stream=False,
-                        flag_overrides=["--noeval_flip", "--data_dir=/elsewhere"])
-    card = (export_dir / "MODEL_CARD.md").read_text()
+    export_dir, card = card_of("1", {**own, "eval_flip": False})
     assert "123.5" not in card and not (export_dir / "metrics.json").exists()
-    assert "(it changes the run's --eval_flip). Measure it with:" in card
+    assert "(its flip differ from the run's)." in card
     assert f"--lifter={export_dir}" in card
-    # Moving the data changes nothing measured: the figures stay.
-    export_dir = tmp_path / "tiny" / "2"
-    training_run.export(run_dir, export_dir, **run_flags, tflite=(), card_views=0, stream=False,
-                        flag_overrides=["--data_dir=/elsewhere"])
-    assert "| average over actions | 123.5 | 99.0 |" in (export_dir / "MODEL_CARD.md").read_text()
+    # Settings the protocol does not read, and moving the data, change
+    # nothing measured: the tiny run is offline, so a lookahead only
+    # changes its stream.
+    for version, change in (("2", {"data_dir": "/elsewhere"}), ("3", {"lookahead": 4})):
+        export_dir, card = card_of(version, {**own, **change})
+        assert "| average over actions | 123.5 | 99.0 |" in card, change
+        assert (export_dir / "metrics.json").exists()
     # Another checkpoint than the run's final model is another model.
     other = tmp_path / "other.keras"
     shutil.copy(run_dir / "model.keras", other)
-    export_dir = tmp_path / "tiny" / "3"
-    training_run.export(run_dir, export_dir, **run_flags, checkpoint=str(other), tflite=(),
-                        card_views=0, stream=False)
-    card = (export_dir / "MODEL_CARD.md").read_text()
-    assert f"(it exports {other}, not the run's final model)" in card and "123.5" not in card
+    export_dir, card = card_of("4", checkpoint=str(other))
+    assert "(it exports other.keras, not the run's final model)" in card
+    assert "123.5" not in card and not (export_dir / "metrics.json").exists()
+
+
+def test_an_evaluation_measured_otherwise_is_not_the_exports(run_dir, run_flags, tmp_path):
+    evaluated = run_dir.parent / "evaluated"
+    shutil.copytree(run_dir, evaluated)
+    summary = {**METRICS, "checkpoint": str(evaluated / "model.keras"), "split": "test",
+               "views_per_sequence": 0, "protocol": "average", "step": 5, "margin": 0}
+    for change, why in (({"flip": False}, "measured with another flip"),
+                        ({"views_per_sequence": 1}, "other views than the whole test split"),
+                        ({"checkpoint": str(run_dir / "model.keras")}, "measured on model.keras")):
+        (evaluated / "evaluation.json").write_text(json.dumps({**summary, **change}))
+        export_dir = tmp_path / "tiny" / why.split()[-1]
+        training_run.export(evaluated, export_dir, **run_flags, tflite=(), card_views=0,
+                            stream=False)
+        card = (export_dir / "MODEL_CARD.md").read_text()
+        assert why in card and "123.5" not in card, why
+    (evaluated / "evaluation.json").write_text(json.dumps({**summary, "flip": True}))
+    export_dir = tmp_path / "tiny" / "same"
+    training_run.export(evaluated, export_dir, **run_flags, tflite=(), card_views=0, stream=False)
+    assert "| average over actions | 123.5 | 99.0 |" in (export_dir / "MODEL_CARD.md").read_text()

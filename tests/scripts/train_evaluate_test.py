@@ -115,6 +115,19 @@ def test_train_then_evaluate(tiny_run, tmp_path):
                                                              abs=1e-2)
     result = _run(["scripts/export.py", f"--run_dir={run}", f"--export_dir={export}"])
     assert result.returncode != 0 and "exists" in result.stderr
+    # Changes given in any form absl takes (another flagfile, a value after
+    # a space) are recorded, and the card does not quote the run's flip
+    # figures for an export without flip.
+    (tmp_path / "noflip.cfg").write_text("--noeval_flip\n")
+    live = tmp_path / "exported" / "tiny" / "2"
+    result = _run(["scripts/export.py", f"--run_dir={run}", f"--export_dir={live}",
+                   f"--flagfile={tmp_path / 'noflip.cfg'}", "--lookahead", "2", "--tflite=",
+                   "--card_views=0", "--nostream"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = (live / "flags.cfg").read_text()
+    assert written.endswith("# given to scripts/export.py\n--noeval_flip\n--lookahead=2\n")
+    card = (live / "MODEL_CARD.md").read_text()
+    assert "(its flip differ from the run's)" in card and not (live / "metrics.json").exists()
     # That the recorded flags repeat the run: train_distributed_test.py.
 
 

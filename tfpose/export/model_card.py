@@ -260,8 +260,10 @@ def render(*, name, version, model, parameters, flag_values, num_frames, protoco
             lines += ["Measured with:", "", "```bash", metrics_command, "```", ""]
     elif metrics_note:
         lines += [f"Not measured for this export: the run's figures do not describe it "
-                  f"({metrics_note}). Measure it with:", "", "```bash", metrics_command,
-                  "```", ""]
+                  f"({metrics_note})."]
+        if metrics_command:
+            lines += ["Measure it with:", "", "```bash", metrics_command, "```"]
+        lines += [""]
     else:
         lines += ["Not measured (the run has no metrics.json).", ""]
     return "\n".join(lines)

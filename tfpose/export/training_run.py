@@ -36,12 +36,10 @@ CALIBRATED = ("int8", "int16x8")
 # weights, about half the time per frame on a CPU core (docs/BENCHMARKS.md).
 STREAM_TFLITE_NAMES = model_card.STREAM_TFLITE_NAMES
 DEFAULT_STREAM_TFLITE = ("fp32", "dynamic_int8")
-# Flags that change what the run's test figures measure: the sequence
-# protocol and the test views (moving the data, --data_dir, does not).
-EVALUATION_FLAGS = frozenset({
-    "eval_protocol", "eval_step", "eval_flip", "eval_margin", "lookahead", "num_frames",
-    "dataset", "h36m_2d", "fps", "num_cameras", "camera_seed", "synthetic_sequences",
-    "synthetic_frames", "mocap_mapping", "test_glob"})
+# The data flags that choose the test views (moving the data, --data_dir,
+# does not change them).
+TEST_DATA_FLAGS = ("dataset", "h36m_2d", "fps", "num_cameras", "camera_seed",
+                   "synthetic_sequences", "synthetic_frames", "mocap_mapping", "test_glob")
 # A run's metrics, best first: an evaluation of the final model beats the
 # one that ended training (the same numbers, unless evaluated again).
 METRICS_FILES = ("evaluation.json", "metrics.json")
@@ -93,6 +91,48 @@ def evaluate_command(export_dir):
             f"--lifter={export_dir}")
 
 
+def measured_settings(flag_values, trained, model):
+    """What a run's test figures depend on besides the weights: the resolved
+    sequence protocol (only the settings it reads) and the test views."""
+    protocol = protocols.resolve_protocol(trained, flag_values["eval_protocol"])
+    settings = {"protocol": protocol, "flip": bool(flag_values["eval_flip"]),
+                "window": protocols.window_frames(model, flag_values["num_frames"])}
+    if protocol == "causal":
+        settings["lookahead"] = protocols.model_protocol(
+            model, protocol, flag_values["lookahead"])[1]
+    if protocol in ("average", "tiled"):
+        settings["step"] = flag_values["eval_step"]
+    if protocol == "average":  # older runs' flags.cfg has no margin
+        settings["margin"] = flag_values.get("eval_margin") or 0
+    settings.update({name: flag_values.get(name) for name in TEST_DATA_FLAGS})
+    return settings
+
+
+def stale_metrics(metrics, settings, run_settings, checkpoint, final_checkpoint):
+    """Why a run's metrics do not describe an export (`None`: they do):
+    another checkpoint, other settings (`measured_settings`) than the run's,
+    or an `evaluation.json` measured otherwise than the export serves."""
+    same_file = os.path.exists(checkpoint) and os.path.exists(final_checkpoint) and \
+        os.path.samefile(checkpoint, final_checkpoint)
+    if not same_file:
+        return f"it exports {os.path.basename(checkpoint)}, not the run's final model"
+    changed = [k for k in settings if settings[k] != run_settings.get(k)]
+    if changed:
+        return "its " + ", ".join(changed) + " differ from the run's"
+    # scripts/evaluate.py records how it measured; train.py's metrics.json
+    # is always the final model on the whole test split under the run's flags.
+    recorded = metrics.get("checkpoint")
+    if recorded and not (os.path.exists(recorded) and os.path.samefile(recorded, checkpoint)):
+        return f"its figures were measured on {os.path.basename(recorded)}"
+    if metrics.get("split", "test") != "test" or metrics.get("views_per_sequence"):
+        return "its figures were measured on other views than the whole test split"
+    differ = [k for k in ("protocol", "flip", "lookahead", "step", "margin")
+              if k in metrics and k in settings and metrics[k] != settings[k]]
+    if differ:
+        return "its figures were measured with another " + ", ".join(differ)
+    return None
+
+
 def keras_bytes(model):
     """The trained model as `.keras` bytes, float32 and not compiled: a saved
     optimiser would either triple the file (its moments) or make Keras warn
@@ -107,7 +147,8 @@ def keras_bytes(model):
 
 def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkpoint=None,
            tflite=DEFAULT_TFLITE, card_views=1, calibration_windows=100, stream=True,
-           stream_tflite=DEFAULT_STREAM_TFLITE, overwrite=False, log=None, flag_overrides=()):
+           stream_tflite=DEFAULT_STREAM_TFLITE, overwrite=False, log=None, flag_overrides=(),
+           run_flag_values=None):
     """Exports the training run `run_dir` to `export_dir`, all or nothing.
 
     Args:
@@ -142,6 +183,10 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
             differ from the run's `flags.cfg`; the export's `flags.cfg` is
             the run's with these appended (later flags win), so it
             describes what was exported.
+        run_flag_values: the run's own `flag_values` (its `flags.cfg` alone;
+            `None`: the same as `flag_values`). Where the settings its test
+            figures depend on differ (`measured_settings`), the card does not
+            quote them.
 
     Returns:
         `{file name: (quantisation, size in bytes)}` of the TFLite files.
@@ -191,17 +236,16 @@ def export(run_dir, export_dir, *, flag_values, data_kwargs, loss_kwargs, checkp
         raise ExportError(str(error)) from None
     export_dir = os.path.normpath(export_dir)
     name = os.path.basename(os.path.dirname(export_dir)) or flag_values["model"]
-    run_metrics, metrics_note = find_metrics(run_dir), None
     # The run's figures are its final model's under the run's protocol and
     # views; an export that changes either measures its own (the card says how).
-    given = {o[2:].split("=", 1)[0] for o in flag_overrides}
-    changed = sorted((given | {n[2:] for n in given if n.startswith("no")}) & EVALUATION_FLAGS)
-    if run_metrics is not None and os.path.abspath(checkpoint) != os.path.abspath(
-            runner.final_model_path(run_dir)):
-        run_metrics, metrics_note = None, f"it exports {checkpoint}, not the run's final model"
-    elif run_metrics is not None and changed:
-        run_metrics, metrics_note = None, ("it changes the run's "
-                                           + ", ".join(f"--{n}" for n in changed))
+    run_metrics = find_metrics(run_dir)
+    settings = measured_settings(flag_values, trained, model)
+    metrics_note = run_metrics and stale_metrics(
+        run_metrics.metrics, settings, measured_settings(run_flag_values or flag_values,
+                                                         trained, model),
+        checkpoint, runner.final_model_path(run_dir))
+    if metrics_note:
+        run_metrics = None
     with open(os.path.join(run_dir, FLAGFILE)) as f:
         flags_text = f.read()
     if flag_overrides:
