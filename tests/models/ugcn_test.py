@@ -273,3 +273,50 @@ def test_causal_ugcn_converts_to_builtin_tflite_with_open_length():
         expected = model(x, training=False).numpy()
         np.testing.assert_allclose(runner(x), expected, rtol=1e-4,
                                    atol=1e-4 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("options, frames", [
+    (dict(num_frames=32), 32),
+    (dict(num_frames=None), 48),  # open length: every tensor sliced
+    (dict(num_frames=16, num_pairs=2, merge=False), 16),
+    (dict(num_frames=8, num_pairs=1, joint_embedding=True, batch_norm=False), 8),
+    (dict(num_frames=4, num_pairs=0), 4),  # every frame of the window needed
+])
+def test_causal_ugcn_tail_equals_the_read_frames_of_the_full_window(options, frames):
+    # The tail computes the frames a causal window is read at from what they
+    # depend on alone: every read (any lookahead, several frames) equals the
+    # full model's frames there, and it is cheaper than the full window.
+    from tfpose import benchmark
+
+    model = testing.randomize_weights(
+        UGCN(causal=True, down_channels=(4, 6, 6, 8, 8, 10, 10, 12, 12), merge_channels=3,
+             **options), seed=4, scale=0.3)
+    x = np.random.default_rng(7).normal(size=(3, frames, 17, 2)).astype(np.float32)
+    full = model(x, training=False).numpy()
+    scale = np.abs(full).max()
+    for read, lookahead in ((1, 0), (1, 3), (3, 0), (2, 1), (frames, 0)):
+        tail = model.tail_model(read, lookahead)
+        y = tail(x, training=False).numpy()
+        np.testing.assert_allclose(y, full[:, frames - lookahead - read : frames - lookahead],
+                                   rtol=1e-5, atol=1e-5 * scale)
+    if options["num_frames"] == 32:
+        # Fewer operations, and shared weights: the tail follows training.
+        shape = (1, 32, 17, 2)
+        tail = model.tail_model(1)
+        assert benchmark.flops(tail, shape) < 0.95 * benchmark.flops(model, shape)
+        kernel = model.get_layer("regressor").weights[0]
+        kernel.assign_add(np.ones(kernel.shape, np.float32))
+        updated = model(x, training=False).numpy()
+        assert np.abs(updated - full).max() > 0.1 * scale
+        np.testing.assert_allclose(tail(x, training=False), updated[:, -1:], rtol=1e-5,
+                                   atol=1e-5 * np.abs(updated).max())
+
+
+def test_tail_model_needs_a_causal_model_and_a_read_inside_the_window():
+    small = dict(down_channels=(4,) * 9, merge_channels=3)
+    with pytest.raises(ValueError, match="causal"):
+        UGCN(num_frames=32, **small).tail_model(1)
+    model = UGCN(num_frames=32, causal=True, **small)
+    for frames, lookahead in ((0, 0), (1, -1), (30, 3)):
+        with pytest.raises(ValueError, match="fit the window"):
+            model.tail_model(frames, lookahead)

@@ -85,7 +85,7 @@ def stream_step(model, num_frames, lookahead=0, flip=True, skeleton=skeleton_lib
     _, lookahead = protocols.model_protocol(model, "causal", lookahead)
     position = protocols.read_position(num_frames, "causal", lookahead)
     with_intrinsics = protocols.needs_intrinsics(model)
-    single_output = protocols.is_convolutional(model)
+    model, single_output = protocols.read_model(model, "causal", lookahead)
     num_joints = skeleton.num_joints
     not_root = np.ones((num_joints, 1), np.float32)
     not_root[skeleton.root] = 0.0

@@ -241,7 +241,117 @@ class UGCN(keras.Model):
                     weight.assign(source)
         return folded
 
+    def tail_model(self, frames=1, lookahead=0):
+        """A model of the same layers (weights shared) whose output is
+        `frames` frames of this causal model's, those that end `lookahead`
+        frames before the window's end (`[B, frames, J, 3]`), computing
+        only what they depend on.
+
+        A causal model reads its windows near their end (the causal
+        protocol, live streaming), and each output frame depends on its
+        own and earlier frames only, so everything the read frames do not
+        depend on can go: in the decoder, merging stage and regressor, a
+        few frames of each scale instead of all of them (at T = 96 the
+        encoder's every frame is still needed). Every tensor keeps only
+        its last frames, as many as the frames read downstream depend on
+        (`_tail_need`). A causal convolution's zero padding then sits
+        before a tensor's slice instead of before the window, which
+        changes only the frames that are cut afterwards, so the result
+        equals `self(x)[:, T - lookahead - frames : T - lookahead]` up to
+        float rounding.
+        """
+        if not self.causal:
+            raise ValueError("Only a causal UGCN's outputs depend on their past alone; "
+                             "`tail_model` needs `causal=True`.")
+        frames, lookahead = int(frames), int(lookahead)
+        num_frames = self.num_frames
+        if frames < 1 or lookahead < 0 or (
+                num_frames is not None and frames + lookahead > num_frames):
+            raise ValueError(f"`frames` >= 1 and `lookahead` >= 0 must fit the window of "
+                             f"{num_frames} frames together, got {frames} and {lookahead}.")
+        read = frames
+        frames += lookahead
+        get = self.get_layer
+        up_pairs = [i >= 4 - self.num_pairs for i in range(4)]  # up block i upsamples
+        downs = [get(f"down_{i + 1}") for i in range(9)]
+        ups = [get(f"up_{i + 1}") for i in range(4)]
+        regressor = get("regressor")
+
+        # Frames needed, backwards from the output: of the merged features,
+        # of each scale, of each up block's output, of each down block's.
+        merged_need = _block_need(regressor, frames)
+        scale_need = [0] * 4
+        if self.merge:
+            for i in range(4):
+                steps = sum(up_pairs[i + 1:])
+                scale_need[i] = _upsample_need(merged_need, 2**steps)
+        else:
+            scale_need[3] = merged_need
+        up_out_need = [0] * 4
+        down_need = [0] * 9
+        for i in reversed(range(4)):
+            up_out_need[i] = (_upsample_need(scale_need[i], 2) if up_pairs[i]
+                              else scale_need[i])
+            down_need[SHORTCUT_BLOCKS[i]] = max(down_need[SHORTCUT_BLOCKS[i]], scale_need[i])
+            block_input = _block_need(ups[i], up_out_need[i])
+            if i:
+                scale_need[i - 1] = max(scale_need[i - 1], block_input)
+            else:
+                down_need[8] = max(down_need[8], block_input)
+        for i in reversed(range(1, 9)):
+            down_need[i - 1] = max(down_need[i - 1], _block_need(downs[i], down_need[i]))
+        input_need = _block_need(downs[0], down_need[0])
+
+        def last(x, count):
+            length = x.shape[1]
+            return x if length is not None and count >= length else x[:, -count:]
+
+        inputs = keras.Input((num_frames, len(self.parents), 2), name="keypoints_2d")
+        x = last(inputs, input_need)
+        down = []
+        for i, block in enumerate(downs):
+            x = block(x if i == 0 else last(x, _block_need(block, down_need[i])))
+            if i == 0 and self.joint_embedding:
+                x = get("joint_embedding")(x)
+            down.append(x)
+        scales = []
+        for i, block in enumerate(ups):
+            x = last(block(last(x, _block_need(block, up_out_need[i]))), up_out_need[i])
+            if up_pairs[i]:
+                x = get(f"upsample_{i + 1}")(x)
+            x = get(f"shortcut_{i + 1}")([last(x, scale_need[i]),
+                                          last(down[SHORTCUT_BLOCKS[i]], scale_need[i])])
+            scales.append(x)
+        if self.merge:
+            merged = []
+            for i, scale in enumerate(scales):
+                steps = sum(up_pairs[i + 1:])
+                h = get(f"merge_conv_{i + 1}")(last(scale, _upsample_need(merged_need,
+                                                                          2**steps)))
+                if steps:
+                    h = get(f"merge_upsample_{i + 1}")(h)
+                merged.append(last(h, merged_need))
+            x = get("merge")(merged)
+        outputs = last(regressor(last(x, merged_need)), frames)
+        if lookahead:
+            outputs = outputs[:, :read]
+        return keras.Model(inputs, outputs, name=f"{self.name}_tail")
+
     @property
     def frame_multiple(self):
         """Input lengths must be multiples of this."""
         return 2**self.num_pairs
+
+
+def _block_need(block, frames):
+    """Input frames that a causal `STGCNBlock`'s last `frames` outputs
+    depend on: the strided groups end on the last input frame, and each
+    output reads `temporal_kernel` frames back from its group's end."""
+    return block.stride * (frames - 1) + block.temporal_kernel
+
+
+def _upsample_need(frames, factor):
+    """Coarse frames that a causal x`factor` upsampling's last `frames`
+    outputs read (`TemporalUpsample`: fine frame `t` reads coarse frame
+    `floor((t + 1) / factor) - 1`)."""
+    return 1 + (frames - 1 + factor - 1) // factor
