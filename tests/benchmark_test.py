@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from tfpose import benchmark
-from tfpose.models import TCN
+from tfpose.models import TCN, UGCN
 
 
 def _pointwise(frames):
@@ -156,3 +156,13 @@ def test_streaming_latency_and_memory_run_every_backend():
     assert len(memory["samples"]) == 10 and memory["samples"][-1]["frames"] == 20
     with pytest.raises(ValueError, match="Unknown stream backend 'onnx'"):
         benchmark.streaming_latency(model, 8, backends=["onnx"], frames=2, warmup=0)
+
+
+def test_sequence_cost_of_a_causal_ugcn_counts_the_tail_it_runs():
+    model = UGCN(num_frames=16, causal=True, down_channels=(4,) * 9, merge_channels=3)
+    causal = benchmark.sequence_cost(model, 16, "causal", flip=False, length=20)
+    center = benchmark.sequence_cost(model, 16, "center", flip=False, length=20)
+    assert causal["windows"] == center["windows"] == 20
+    tail = benchmark.flops(model.tail_model(1), (1, 16, 17, 2))
+    assert causal["flops_per_window"] == tail < center["flops_per_window"]
+    assert causal["flops_per_output_frame"] == pytest.approx(tail)

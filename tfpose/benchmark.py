@@ -240,18 +240,18 @@ def sequence_cost(model, num_frames, protocol, step=5, flip=True, length=2000, l
     `protocol` (every window it runs, twice with flip), and per call."""
     shapes = lambda frames: [(1, frames, 17, 2)] + (  # noqa: E731
         [(1, 4)] if protocols.needs_intrinsics(model) else [])
-    if not protocols.is_convolutional(model):
-        # What the protocol runs per window: a causal UGCN's tail.
-        model = protocols.read_model(model, protocol, lookahead)[0]
-    window = flops(model, *shapes(protocols.window_frames(model, num_frames)))
     if protocol == "convolutional" or (protocol == "causal"
                                        and protocols.is_convolutional(model)):
+        window = flops(model, *shapes(model.receptive_field))
         total = flops(model, *shapes(length + model.receptive_field - 1))
         windows = 1
     else:
         index, _ = protocols.window_plan(tf.constant(length), num_frames, protocol, step,
                                          lookahead)
         windows = int(index.shape[0])
+        # What the protocol runs per window: a causal UGCN's tail.
+        model = protocols.read_model(model, protocol, lookahead)[0]
+        window = flops(model, *shapes(protocols.window_frames(model, num_frames)))
         per_call = (window if protocols.window_frames(model, num_frames) == num_frames
                     else flops(model, *shapes(num_frames)))
         total = windows * per_call

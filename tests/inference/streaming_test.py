@@ -16,6 +16,10 @@ def models():
         "ugcn": (testing.randomize_zero_kernels(
             UGCN(num_frames=16, down_channels=(4, 4, 4, 4, 4, 8, 8, 8, 8), merge_channels=4),
             scale=0.1), 16),
+        # Read through its tail (`UGCN.tail_model`).
+        "causal_ugcn": (testing.randomize_weights(
+            UGCN(num_frames=16, down_channels=(4, 4, 4, 4, 4, 8, 8, 8, 8), merge_channels=4,
+                 causal=True), seed=3, scale=0.3), 16),
         "tcn": (testing.randomize_zero_kernels(
             TCN(filter_widths=(3, 3), channels=8, num_frames=None, lookahead=2), scale=0.1), 9),
         # Balanced output: the model itself takes the intrinsics.
@@ -36,8 +40,8 @@ def _stream(lifter, frames, confidences=None):
     return outputs + lifter.flush()
 
 
-@pytest.mark.parametrize("name, lookahead", [("ugcn", 0), ("ugcn", 4), ("tcn", 2),
-                                             ("balanced", 1)])
+@pytest.mark.parametrize("name, lookahead", [("ugcn", 0), ("ugcn", 4), ("causal_ugcn", 0),
+                                             ("causal_ugcn", 3), ("tcn", 2), ("balanced", 1)])
 def test_equals_the_offline_causal_protocol_frame_by_frame(models, name, lookahead):
     model, frames = models[name]
     x = np.random.default_rng(0).normal(scale=0.3, size=(19, 17, 2)).astype(np.float32)
@@ -59,6 +63,30 @@ def test_equals_the_offline_causal_protocol_frame_by_frame(models, name, lookahe
         np.stack([o.poses_3d for o in again]),
         protocols.SequenceLifter(model, frames, protocol="causal", lookahead=lookahead)(
             x[:2], intrinsics=INTRINSICS), atol=1e-5)
+
+
+@pytest.mark.parametrize("lookahead", [0, 3])
+def test_a_causal_ugcn_streams_its_full_windows_read_frame(models, lookahead):
+    # The causal protocol runs a causal UGCN's tail; what it must give is
+    # the full network's output at T - 1 - L of each edge-padded window,
+    # averaged with the mirrored window's.
+    from tfpose.data import augment
+
+    model, frames = models["causal_ugcn"]
+    x = np.random.default_rng(1).normal(scale=0.3, size=(21, 17, 2)).astype(np.float32)
+    position = frames - 1 - lookahead
+    index = np.clip(np.arange(len(x))[:, None] + np.arange(frames) - position, 0, len(x) - 1)
+    windows = x[index]
+    direct = model(windows, training=False).numpy()[:, position]
+    mirrored = np.asarray(augment.flip(model(augment.flip(windows), training=False)))[:, position]
+    expected = 0.5 * (direct + mirrored)
+    expected[:, 0] = 0.0
+    scale = np.abs(expected).max()
+    offline = protocols.SequenceLifter(model, frames, protocol="causal", lookahead=lookahead)(x)
+    np.testing.assert_allclose(offline, expected, rtol=1e-5, atol=1e-5 * scale)
+    lifter = streaming.StreamingLifter(model, lookahead=lookahead)
+    np.testing.assert_allclose(np.stack([o.poses_3d for o in _stream(lifter, x)]), expected,
+                               rtol=1e-5, atol=1e-5 * scale)
 
 
 def test_a_tcn_streams_at_its_own_lookahead(models):

@@ -281,8 +281,13 @@ def test_causal_ugcn_converts_to_builtin_tflite_with_open_length():
     (dict(num_frames=16, num_pairs=2, merge=False), 16),
     (dict(num_frames=8, num_pairs=1, joint_embedding=True, batch_norm=False), 8),
     (dict(num_frames=4, num_pairs=0), 4),  # every frame of the window needed
+    (dict(num_frames=24, num_pairs=3, temporal_kernel=3), 24),
+    # Windows longer than the read frame's reach (313 frames with 4 pairs
+    # and k = 5, 117 with 3 pairs and k = 3): the encoder is sliced too.
+    (dict(num_frames=None), 336),
+    (dict(num_frames=None, num_pairs=3, temporal_kernel=3), 136),
 ])
-def test_causal_ugcn_tail_equals_the_read_frames_of_the_full_window(options, frames):
+def test_causal_ugcn_tail_equals_the_read_frames_of_the_full_window(options, frames, tmp_path):
     # The tail computes the frames a causal window is read at from what they
     # depend on alone: every read (any lookahead, several frames) equals the
     # full model's frames there, and it is cheaper than the full window.
@@ -299,6 +304,26 @@ def test_causal_ugcn_tail_equals_the_read_frames_of_the_full_window(options, fra
         y = tail(x, training=False).numpy()
         np.testing.assert_allclose(y, full[:, frames - lookahead - read : frames - lookahead],
                                    rtol=1e-5, atol=1e-5 * scale)
+    if options["num_frames"] is None:
+        # Values alone barely see the oldest frames (their influence on the
+        # read frame is below float32 rounding): the input frames that the
+        # read frame depends on, from the gradients, must be the same too.
+        import tensorflow as tf
+
+        def reach(fn):
+            inputs = tf.constant(x[:1])
+            with tf.GradientTape() as tape:
+                tape.watch(inputs)
+                y = tf.reduce_sum(fn(inputs, training=False)[:, -1])
+            return np.abs(tape.gradient(y, inputs).numpy()[0]).sum(axis=(1, 2))
+
+        full_reach, tail_reach = reach(model), reach(model.tail_model(1))
+        depends = np.flatnonzero(full_reach > 0)
+        if frames > 100:  # the window reaches further back than the read
+            assert depends[0] > 0
+        np.testing.assert_array_equal(np.flatnonzero(tail_reach > 0), depends)
+        np.testing.assert_allclose(tail_reach, full_reach, rtol=1e-4,
+                                   atol=1e-6 * full_reach.max())
     if options["num_frames"] == 32:
         # Fewer operations, and shared weights: the tail follows training.
         shape = (1, 32, 17, 2)
@@ -309,6 +334,13 @@ def test_causal_ugcn_tail_equals_the_read_frames_of_the_full_window(options, fra
         updated = model(x, training=False).numpy()
         assert np.abs(updated - full).max() > 0.1 * scale
         np.testing.assert_allclose(tail(x, training=False), updated[:, -1:], rtol=1e-5,
+                                   atol=1e-5 * np.abs(updated).max())
+        # Built once per read, and the model saves and loads as before.
+        assert model.tail_model(1) is tail
+        model.save(tmp_path / "causal.keras")
+        loaded = keras.models.load_model(tmp_path / "causal.keras")
+        assert len(loaded.weights) == len(model.weights)
+        np.testing.assert_allclose(loaded(x, training=False), updated, rtol=1e-5,
                                    atol=1e-5 * np.abs(updated).max())
 
 

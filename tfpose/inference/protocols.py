@@ -361,6 +361,7 @@ def lift_sequences(model, keypoints_2d, intrinsics=None, *, num_frames, protocol
     convolutional = protocol == "convolutional" or (
         protocol == "causal" and is_convolutional(model))
     protocol, lookahead = model_protocol(model, protocol, lookahead)
+    read_position(num_frames, protocol, lookahead)  # its error before the tail's
     model, one_output = read_model(model, protocol, lookahead)
     index, target = window_plan(length, num_frames, protocol, step, lookahead, convolutional,
                                 one_output=one_output, margin=margin)

@@ -102,7 +102,7 @@ class SpatialGraphConv(keras.layers.Layer):
 
     def call(self, inputs):
         subsets, channels, filters = self.kernel.shape
-        num_joints = inputs.shape[-2]
+        num_joints = self.adjacency.shape[-1]
         kernel = ops.reshape(ops.transpose(self.kernel, (1, 0, 2)), (channels, subsets * filters))
         # Transform first, then aggregate: [B, T, J, K*D] is cheaper than
         # aggregating C channels K times when D <= C.
@@ -118,7 +118,7 @@ class SpatialGraphConv(keras.layers.Layer):
         h = ops.reshape(h, tuple(ops.shape(h)[:-2]) + (num_joints * subsets, filters))
         adjacency = ops.reshape(ops.transpose(self.adjacency, (1, 2, 0)),
                                 (num_joints, num_joints * subsets))
-        y = ops.matmul(ops.cast(adjacency, h.dtype), h)
+        y = ops.matmul(adjacency, h)
         if self.bias is not None:
             y = y + self.bias
         return y

@@ -1,5 +1,7 @@
 """UGCN: the U-shaped spatial-temporal graph network of Wang et al. (ECCV 2020)."""
 
+import weakref
+
 import keras
 
 from tfpose import skeleton as skeleton_lib
@@ -254,11 +256,15 @@ class UGCN(keras.Model):
         few frames of each scale instead of all of them (at T = 96 the
         encoder's every frame is still needed). Every tensor keeps only
         its last frames, as many as the frames read downstream depend on
-        (`_tail_need`). A causal convolution's zero padding then sits
-        before a tensor's slice instead of before the window, which
-        changes only the frames that are cut afterwards, so the result
-        equals `self(x)[:, T - lookahead - frames : T - lookahead]` up to
-        float rounding.
+        (`_block_need`, `_upsample_need`). A causal convolution's zero
+        padding then sits before a tensor's slice instead of before the
+        window, which changes only the frames that are cut afterwards, so
+        the result equals `self(x)[:, T - lookahead - frames : T -
+        lookahead]` up to float rounding. For inference only: in training,
+        batch norm would see the sliced frames' statistics. One tail per
+        `(frames, lookahead)` is built and kept. A model built for any
+        length (`num_frames=None`) cannot check that its windows are long
+        enough for the read: give it at least `frames + lookahead`.
         """
         if not self.causal:
             raise ValueError("Only a causal UGCN's outputs depend on their past alone; "
@@ -269,6 +275,13 @@ class UGCN(keras.Model):
                 num_frames is not None and frames + lookahead > num_frames):
             raise ValueError(f"`frames` >= 1 and `lookahead` >= 0 must fit the window of "
                              f"{num_frames} frames together, got {frames} and {lookahead}.")
+        tails = _TAILS.setdefault(self, {})
+        if (frames, lookahead) not in tails:
+            tails[frames, lookahead] = self._build_tail(frames, lookahead)
+        return tails[frames, lookahead]
+
+    def _build_tail(self, frames, lookahead):
+        num_frames = self.num_frames
         read = frames
         frames += lookahead
         get = self.get_layer
@@ -341,6 +354,12 @@ class UGCN(keras.Model):
     def frame_multiple(self):
         """Input lengths must be multiples of this."""
         return 2**self.num_pairs
+
+
+# Each causal UGCN's tail models by (frames, lookahead), built once: every
+# build adds nodes to the shared layers. Not an attribute, which Keras
+# would track (and save) as part of the model.
+_TAILS = weakref.WeakKeyDictionary()
 
 
 def _block_need(block, frames):
