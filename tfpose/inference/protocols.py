@@ -145,7 +145,8 @@ def read_model(model, protocol, lookahead=0):
     one position: a causal model with a `tail_model` (a causal UGCN) read
     causally runs its tail, which outputs the read frame alone and
     computes only what that frame depends on (the same poses; at T = 96,
-    7% fewer FLOPs and about a quarter less time in a TFLite stream step);
+    7% fewer FLOPs and about 30% less time in a TFLite stream step,
+    docs/BENCHMARKS.md);
     a TCN outputs one frame itself. Any other model runs whole windows."""
     if protocol == "causal" and getattr(model, "causal", False) and hasattr(model, "tail_model"):
         return model.tail_model(1, lookahead), True

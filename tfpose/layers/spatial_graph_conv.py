@@ -111,7 +111,8 @@ class SpatialGraphConv(keras.layers.Layer):
         # memory (row j*K + k), and [A_0 | A_1 | ...] interleaved the same
         # way, [J, J*K], contracts joints and subsets together. One
         # broadcast matmul of depth J*K instead of K of depth J, a split and
-        # K - 1 sums: about 8% of a UGCN stream step on TFLite. (An einsum
+        # K - 1 sums: a UGCN training step 1.2-1.26x faster on a CPU
+        # (docs/BENCHMARKS.md). (An einsum
         # lowers to reshapes that TFLite's converter gets wrong when the
         # batch is dynamic; slices per subset had a gradient that wrote a
         # full-size zero tensor each.)
